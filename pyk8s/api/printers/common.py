@@ -1,0 +1,228 @@
+"""Shared helpers for the table printers: times, label and selector text, columns.
+
+Every helper reproduces the formatting of upstream's printers (kube-apiserver
+pkg/printers/internalversion) so `kubectl get` output is byte-identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+Obj = dict[str, Any]
+Cells = list[Any]
+
+NONE = "<none>"
+UNKNOWN = "<unknown>"
+UNSET = "<unset>"
+
+# --- column definitions -----------------------------------------------------
+
+NAME_DESC = (
+    "Name of the object, unique within its namespace (or cluster-wide for cluster-scoped "
+    "kinds); it cannot be changed after creation."
+)
+AGE_DESC = "Time since the server created this object (metadata.creationTimestamp, RFC3339, UTC)."
+CONTAINERS_DESC = "Names of each container in the template."
+IMAGES_DESC = "Images referenced by each container in the template."
+
+
+def col(
+    name: str, type_: str = "string", desc: str = "", *, priority: int = 0, fmt: str = ""
+) -> Obj:
+    """One metav1.TableColumnDefinition; every key is always present, as upstream encodes it."""
+    return {"name": name, "type": type_, "format": fmt, "description": desc, "priority": priority}
+
+
+def name_col(priority: int = 0) -> Obj:
+    return col("Name", "string", NAME_DESC, priority=priority, fmt="name")
+
+
+def age_col() -> Obj:
+    return col("Age", "string", AGE_DESC)
+
+
+@dataclass(frozen=True)
+class Printer:
+    """Columns and a cell function for one kind; `conditions` adds metav1.TableRowConditions."""
+
+    columns: tuple[Obj, ...]
+    cells: Callable[[Obj, float], Cells]
+    conditions: Callable[[Obj], list[Obj]] | None = None
+
+
+# --- field access -----------------------------------------------------------
+
+
+def dig(obj: Any, *path: str, default: Any = None) -> Any:
+    """obj[p0][p1]...; `default` when a step is missing, null or not a dict."""
+    cur = obj
+    for p in path:
+        if not isinstance(cur, dict):
+            return default
+        cur = cur.get(p)
+        if cur is None:
+            return default
+    return cur
+
+
+def meta(obj: Obj) -> Obj:
+    return obj.get("metadata") or {}
+
+
+def name_of(obj: Obj) -> str:
+    return meta(obj).get("name") or ""
+
+
+def is_deleting(obj: Obj) -> bool:
+    return bool(meta(obj).get("deletionTimestamp"))
+
+
+# --- times ------------------------------------------------------------------
+
+
+def parse_time(value: Any) -> float | None:
+    """RFC3339 (metav1.Time) or RFC3339 with fractions (MicroTime) -> epoch seconds; None if unset."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _human_duration(seconds: float) -> str:
+    """Upstream duration.HumanDuration: ~2-3 significant figures, e.g. 90s, 5m3s, 3h2m, 4d3h, 3y."""
+    whole = int(seconds)  # Go truncates toward zero
+    # A clock up to 2s ahead of ours still reads as "now" rather than invalid.
+    if whole < -1:
+        return "<invalid>"
+    if whole < 0:
+        return "0s"
+    if whole < 120:
+        return f"{whole}s"
+    minutes = whole // 60
+    if minutes < 10:
+        s = whole % 60
+        return f"{minutes}m" if s == 0 else f"{minutes}m{s}s"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = whole // 3600
+    if hours < 8:
+        m = minutes % 60
+        return f"{hours}h" if m == 0 else f"{hours}h{m}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        h = hours % 24
+        return f"{hours // 24}d" if h == 0 else f"{hours // 24}d{h}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        years = hours // 24 // 365
+        return f"{years}y" if days == 0 else f"{years}y{days}d"
+    return f"{hours // 24 // 365}y"
+
+
+def since(timestamp: Any, now: float) -> str:
+    """translateTimestampSince: HumanDuration(now - t), or <unknown> for an unset time."""
+    t = parse_time(timestamp)
+    if t is None:
+        return UNKNOWN
+    return _human_duration(now - t)
+
+
+def age(obj: Obj, now: float) -> str:
+    return since(meta(obj).get("creationTimestamp"), now)
+
+
+def rfc3339_utc(value: Any) -> str:
+    """Go's Time.UTC().Format(time.RFC3339); the zero time for an unset value."""
+    t = parse_time(value)
+    if t is None:
+        return "0001-01-01T00:00:00Z"
+    return datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- labels and selectors ---------------------------------------------------
+
+
+def format_labels(labels: dict[str, str] | None) -> str:
+    """labels.FormatLabels: sorted k=v joined by commas, <none> when empty."""
+    text = ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))
+    return text or NONE
+
+
+def selector_string(selector: Obj | None) -> str:
+    """LabelSelectorAsSelector(...).String(): requirements sorted by key; "" for nil/empty."""
+    if not selector:
+        return ""
+    reqs: list[tuple[str, str]] = []
+    for k, v in (selector.get("matchLabels") or {}).items():
+        reqs.append((k, f"{k}={v}"))
+    for expr in selector.get("matchExpressions") or []:
+        reqs.append((expr.get("key", ""), _requirement(expr)))
+    reqs.sort(key=lambda r: r[0])
+    return ",".join(text for _, text in reqs)
+
+
+def _requirement(expr: Obj) -> str:
+    key, op = expr.get("key", ""), expr.get("operator", "")
+    values = ",".join(sorted(set(expr.get("values") or [])))
+    if op == "In":
+        return f"{key} in ({values})"
+    if op == "NotIn":
+        return f"{key} notin ({values})"
+    if op == "Exists":
+        return key
+    if op == "DoesNotExist":
+        return f"!{key}"
+    return f"{key} {op} ({values})"
+
+
+def format_label_selector(selector: Obj | None) -> str:
+    """metav1.FormatLabelSelector: the selector string, <none> when it selects everything."""
+    return selector_string(selector) or NONE
+
+
+# --- containers and misc ----------------------------------------------------
+
+
+def container_cells(containers: list[Obj] | None) -> tuple[str, str]:
+    """layoutContainerCells: container names and images, each comma-joined."""
+    containers = containers or []
+    names = ",".join(c.get("name", "") for c in containers)
+    images = ",".join(c.get("image", "") for c in containers)
+    return names, images
+
+
+def template_containers(obj: Obj) -> list[Obj]:
+    return dig(obj, "spec", "template", "spec", "containers", default=[])
+
+
+def int_or_string(value: Any) -> str:
+    """intstr.IntOrString.String()."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def quantity(value: Any) -> str:
+    """resource.Quantity.String() of a stored (already canonical) quantity; "0" when unset."""
+    if value is None or value == "":
+        return "0"
+    return str(value)
+
+
+def list_with_more(items: list[str], total: int, limit: int = 3, empty: str = UNSET) -> str:
+    """Up to `limit` entries, then ` + N more...`, as upstream's listWithMoreString."""
+    text = ",".join(items[:limit])
+    if total > limit:
+        return f"{text} + {total - limit} more..."
+    return text or empty

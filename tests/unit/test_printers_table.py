@@ -14,9 +14,10 @@ from pyk8s.api.printers import (
     row_cells,
     to_table,
 )
-from pyk8s.api.printers.common import _human_duration, col, name_col
+from pyk8s.api.printers.common import col, name_col
 from pyk8s.api.resources import builtin_resources
 from pyk8s.machinery.errors import StatusError
+from pyk8s.machinery.meta import human_duration as _human_duration
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 

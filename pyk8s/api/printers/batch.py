@@ -10,7 +10,6 @@ from pyk8s.api.printers.common import (
     Cells,
     Obj,
     Printer,
-    _human_duration,
     age,
     age_col,
     col,
@@ -24,6 +23,7 @@ from pyk8s.api.printers.common import (
     since,
     template_containers,
 )
+from pyk8s.machinery.meta import human_duration
 
 JOB_SELECTOR_DESC = "Label query over pods that should match the pod count."
 
@@ -77,7 +77,7 @@ def job_duration(job: Obj, now: float) -> str:
     if start is None:
         return ""
     end = parse_time(dig(job, "status", "completionTime"))
-    return _human_duration((now if end is None else end) - start)
+    return human_duration((now if end is None else end) - start)
 
 
 def job_cells(job: Obj, now: float) -> Cells:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pyk8s.machinery.meta import human_duration
+
 Obj = dict[str, Any]
 Cells = list[Any]
 
@@ -96,46 +98,12 @@ def parse_time(value: Any) -> float | None:
     return dt.timestamp()
 
 
-def _human_duration(seconds: float) -> str:
-    """Upstream duration.HumanDuration: ~2-3 significant figures, e.g. 90s, 5m3s, 3h2m, 4d3h, 3y."""
-    whole = int(seconds)  # Go truncates toward zero
-    # A clock up to 2s ahead of ours still reads as "now" rather than invalid.
-    if whole < -1:
-        return "<invalid>"
-    if whole < 0:
-        return "0s"
-    if whole < 120:
-        return f"{whole}s"
-    minutes = whole // 60
-    if minutes < 10:
-        s = whole % 60
-        return f"{minutes}m" if s == 0 else f"{minutes}m{s}s"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = whole // 3600
-    if hours < 8:
-        m = minutes % 60
-        return f"{hours}h" if m == 0 else f"{hours}h{m}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        h = hours % 24
-        return f"{hours // 24}d" if h == 0 else f"{hours // 24}d{h}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = (hours // 24) % 365
-        years = hours // 24 // 365
-        return f"{years}y" if days == 0 else f"{years}y{days}d"
-    return f"{hours // 24 // 365}y"
-
-
 def since(timestamp: Any, now: float) -> str:
     """translateTimestampSince: HumanDuration(now - t), or <unknown> for an unset time."""
     t = parse_time(timestamp)
     if t is None:
         return UNKNOWN
-    return _human_duration(now - t)
+    return human_duration(now - t)
 
 
 def age(obj: Obj, now: float) -> str:

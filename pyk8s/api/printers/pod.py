@@ -14,7 +14,6 @@ from pyk8s.api.printers.common import (
     Cells,
     Obj,
     Printer,
-    _human_duration,
     age,
     age_col,
     col,
@@ -24,6 +23,7 @@ from pyk8s.api.printers.common import (
     name_of,
     parse_time,
 )
+from pyk8s.machinery.meta import human_duration
 
 COLUMNS = (
     name_col(),
@@ -185,7 +185,7 @@ def _summarize(pod: Obj, now: float) -> tuple[str, str, str]:
     total = len(dig(pod, "spec", "containers", default=[])) + len(_restartable_init_names(pod))
     restarts = str(tally.restarts)
     if tally.restarts and tally.last_restart is not None:
-        restarts = f"{tally.restarts} ({_human_duration(now - tally.last_restart)} ago)"
+        restarts = f"{tally.restarts} ({human_duration(now - tally.last_restart)} ago)"
     return f"{tally.ready}/{total}", tally.reason, restarts
 
 

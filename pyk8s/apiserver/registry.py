@@ -1,0 +1,262 @@
+"""The generic registry: create, read, update, patch and delete of any kind over the store.
+
+As upstream's generic registry store: one code path for every resource, with the
+kind's behaviour in its strategy. Updates run a guaranteed-update loop: read the
+current object, compute the new one, compare-and-swap on its revision, and retry
+when another writer got there first (unless the client named a resourceVersion,
+which then must match: 409 Conflict).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from pyk8s.api.resources import ResourceType
+from pyk8s.api.strategy import StatusStrategy
+from pyk8s.apiserver import objectmeta
+from pyk8s.apiserver.watchcache import Entry, WatchCache, decode_entry
+from pyk8s.machinery import errors
+from pyk8s.store.interface import (
+    KeyExistsError,
+    KeyNotFoundError,
+    RevisionMismatchError,
+    Store,
+)
+
+Obj = dict[str, Any]
+Mutation = Callable[[Obj], Awaitable[Obj] | Obj]
+
+# Kinds whose metadata.generation tracks spec changes (as their upstream strategies do).
+GENERATION_KINDS = {
+    ("apps", "Deployment"),
+    ("apps", "ReplicaSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "StatefulSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("policy", "PodDisruptionBudget"),
+    ("", "ReplicationController"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+}
+# Kinds whose DELETE answers with the object rather than a Status.
+RETURN_DELETED_OBJECT = {("", "Pod"), ("", "Namespace"), ("", "Service")}
+
+MAX_UPDATE_RETRIES = 50
+# Writes the server composes itself (pods/binding, namespaces/finalize): the kind's
+# update rules (e.g. a pod's immutable spec) do not apply to them.
+SERVER_WRITES = {"binding", "finalize"}
+
+
+@dataclass
+class Context:
+    """What one request asks of the registry besides the object itself."""
+
+    dry_run: bool = False
+    field_manager: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def deep_copy(obj: Obj) -> Obj:
+    return orjson.loads(orjson.dumps(obj))
+
+
+def encode_for_store(obj: Obj) -> bytes:
+    meta = obj.get("metadata") or {}
+    if "resourceVersion" in meta:
+        meta = {k: v for k, v in meta.items() if k != "resourceVersion"}
+        obj = {**obj, "metadata": meta}
+    return orjson.dumps(obj)
+
+
+class Registry:
+    def __init__(self, store: Store, cache: WatchCache) -> None:
+        self.store = store
+        self.cache = cache
+        # Hooks that run before a create is stored (e.g. the service IP allocator).
+        self.create_hooks: dict[
+            tuple[str, str], list[Callable[[Obj, Context], Awaitable[None]]]
+        ] = {}
+        self.delete_hooks: dict[tuple[str, str], list[Callable[[Obj], Awaitable[None]]]] = {}
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def get_entry(self, res: ResourceType, namespace: str, name: str) -> Entry:
+        await self.cache.wait_fresh()
+        entry = self.cache.cache(res.store_prefix()).objects.get(res.key(namespace, name))
+        if entry is None:
+            raise errors.not_found(res.plural, res.group, name)
+        return entry
+
+    async def get(self, res: ResourceType, namespace: str, name: str) -> Obj:
+        return (await self.get_entry(res, namespace, name)).obj
+
+    async def _current(self, res: ResourceType, namespace: str, name: str) -> Entry:
+        """The object as the store has it now (not the cache), for compare-and-swap."""
+        kv = await self.store.get(res.key(namespace, name))
+        if kv is None:
+            raise errors.not_found(res.plural, res.group, name)
+        return decode_entry(kv.key, kv.value, kv.mod_revision)
+
+    async def namespace_exists(self, namespace: str) -> bool:
+        await self.cache.wait_fresh()
+        return (
+            f"/registry/core/namespaces/{namespace}"
+            in self.cache.cache("/registry/core/namespaces/").objects
+        )
+
+    # -- create ------------------------------------------------------------------------
+
+    async def create(self, res: ResourceType, namespace: str, obj: Obj, ctx: Context) -> Obj:
+        objectmeta.check_kind(res, obj)
+        meta = objectmeta.check_namespace(res, obj, namespace)
+        if res.namespaced and not await self.namespace_exists(namespace):
+            raise errors.not_found("namespaces", "", namespace)
+        if meta.get("resourceVersion"):
+            raise errors.bad_request("resourceVersion should not be set on objects to be created")
+        objectmeta.fill_for_create(res, obj, (res.group, res.kind) in GENERATION_KINDS)
+        strategy = res.strategy
+        strategy.default(obj)
+        strategy.prepare_for_create(obj)
+        causes = objectmeta.validate(res, obj) + strategy.validate(obj)
+        if causes:
+            raise errors.invalid(res.kind, res.group, obj["metadata"].get("name", ""), causes)
+        for hook in self.create_hooks.get((res.group, res.kind), []):
+            await hook(obj, ctx)
+        name = obj["metadata"]["name"]
+        if ctx.dry_run:
+            await self.cache.wait_fresh()
+            if res.key(namespace, name) in self.cache.cache(res.store_prefix()).objects:
+                raise errors.already_exists(res.plural, res.group, name)
+            return obj
+        try:
+            kv = await self.store.create(res.key(namespace, name), encode_for_store(obj))
+        except KeyExistsError:
+            raise errors.already_exists(res.plural, res.group, name) from None
+        obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
+        return obj
+
+    # -- update ------------------------------------------------------------------------
+
+    async def update(
+        self,
+        res: ResourceType,
+        namespace: str,
+        name: str,
+        mutate: Mutation,
+        ctx: Context,
+        *,
+        subresource: str = "",
+        precondition_rv: str = "",
+    ) -> Obj:
+        """Guaranteed update: `mutate(copy_of_current)` returns the desired object.
+
+        If the desired object names a resourceVersion (or precondition_rv is given), it
+        must be the stored one, else 409 Conflict; otherwise a lost race is retried.
+        """
+        for _ in range(MAX_UPDATE_RETRIES):
+            current = await self._current(res, namespace, name)
+            desired = mutate(deep_copy(current.obj))
+            if hasattr(desired, "__await__"):
+                desired = await desired  # type: ignore[misc]
+            wanted_rv = precondition_rv or (desired.get("metadata") or {}).get(
+                "resourceVersion", ""
+            )
+            if wanted_rv and wanted_rv != str(current.rv):
+                raise errors.conflict_modified(res.plural, res.group, name)
+            new = self._prepare_update(res, namespace, name, desired, current.obj, subresource)
+            if new == current.obj:
+                return current.obj  # a no-op update writes nothing, as upstream
+            if objectmeta.should_delete_on_update(res, new):
+                return await self._delete_now(res, namespace, name, current, ctx)
+            if ctx.dry_run:
+                return new
+            try:
+                kv = await self.store.update(
+                    res.key(namespace, name), encode_for_store(new), current.rv
+                )
+            except RevisionMismatchError:
+                # Lost a race: re-read. A client-named resourceVersion fails the check above.
+                continue
+            except KeyNotFoundError:
+                raise errors.not_found(res.plural, res.group, name) from None
+            new["metadata"]["resourceVersion"] = str(kv.mod_revision)
+            return new
+        raise errors.conflict(res.plural, res.group, name, "too many concurrent updates; try again")
+
+    def _prepare_update(
+        self, res: ResourceType, namespace: str, name: str, new: Obj, old: Obj, subresource: str
+    ) -> Obj:
+        objectmeta.check_kind(res, new)
+        objectmeta.check_namespace(res, new, namespace)
+        meta = new.setdefault("metadata", {})
+        if meta.get("name", name) != name:
+            raise errors.bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
+        strategy = res.strategy
+        if subresource == "status":
+            StatusStrategy(strategy).prepare_for_update(new, old)
+        elif subresource not in SERVER_WRITES:
+            strategy.default(new)
+            strategy.prepare_for_update(new, old)
+        objectmeta.keep_for_update(res, new, old)
+        causes = objectmeta.validate(res, new) + objectmeta.validate_update(new, old)
+        if subresource != "status" and subresource not in SERVER_WRITES:
+            causes += strategy.validate(new) + strategy.validate_update(new, old)
+        if causes:
+            raise errors.invalid(res.kind, res.group, name, causes)
+        if (res.group, res.kind) in GENERATION_KINDS and strategy.generation_changed(new, old):
+            meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
+        # The stored object carries no resourceVersion; equality tests ignore it.
+        meta["resourceVersion"] = old["metadata"].get("resourceVersion", "")
+        return new
+
+    # -- delete ------------------------------------------------------------------------
+
+    async def delete(
+        self, res: ResourceType, namespace: str, name: str, options: Obj, ctx: Context
+    ) -> tuple[Obj, bool]:
+        """Delete, gracefully where the kind and object call for it.
+
+        Returns (object, deleted_now). When deleted_now is False the object is only
+        marked (deletionTimestamp) and waits for finalizers or its kubelet.
+        """
+        for _ in range(MAX_UPDATE_RETRIES):
+            current = await self._current(res, namespace, name)
+            objectmeta.check_delete_preconditions(res, current.obj, options)
+            marked = objectmeta.mark_for_deletion(res, deep_copy(current.obj), options)
+            if marked is None:
+                return await self._delete_now(res, namespace, name, current, ctx), True
+            if marked == current.obj or ctx.dry_run:
+                return marked, False
+            try:
+                kv = await self.store.update(
+                    res.key(namespace, name), encode_for_store(marked), current.rv
+                )
+            except RevisionMismatchError:
+                continue
+            marked["metadata"]["resourceVersion"] = str(kv.mod_revision)
+            return marked, False
+        raise errors.conflict(res.plural, res.group, name, "too many concurrent updates; try again")
+
+    async def _delete_now(
+        self, res: ResourceType, namespace: str, name: str, current: Entry, ctx: Context
+    ) -> Obj:
+        if ctx.dry_run:
+            return current.obj
+        try:
+            kv = await self.store.delete(res.key(namespace, name), current.rv)
+        except RevisionMismatchError:
+            raise errors.conflict_modified(res.plural, res.group, name) from None
+        except KeyNotFoundError:
+            raise errors.not_found(res.plural, res.group, name) from None
+        obj = copy.copy(current.obj)
+        obj["metadata"] = {**obj["metadata"], "resourceVersion": str(kv.mod_revision)}
+        for hook in self.delete_hooks.get((res.group, res.kind), []):
+            await hook(obj)
+        return obj

@@ -1,0 +1,135 @@
+"""The API server process: store, watch cache, registry and HTTP app, started and
+stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from pyk8s.api.resources import ResourceTable
+from pyk8s.apiserver.app import make_app
+from pyk8s.apiserver.eviction import Evictions
+from pyk8s.apiserver.registry import Context, Registry
+from pyk8s.apiserver.watchcache import WatchCache
+from pyk8s.machinery import errors
+from pyk8s.store.interface import Store
+
+log = logging.getLogger(__name__)
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def default_table() -> ResourceTable:
+    """The built-in resources, each with its kind's strategy."""
+    from pyk8s.api.kinds import STRATEGIES
+
+    table = ResourceTable()
+    for res in table:
+        strategy = STRATEGIES.get((res.group, res.kind))
+        if strategy is not None:
+            res.strategy = strategy
+    return table
+
+
+class APIServer:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        tokens: list[str],
+        table: ResourceTable | None = None,
+        compact_interval: float = 300.0,
+    ) -> None:
+        self.store = store
+        self.table = table or default_table()
+        self.tokens = list(tokens)
+        self.cache = WatchCache(store)
+        self.registry = Registry(store, self.cache)
+        self.evictions = Evictions(self)
+        # Serves pods/log, exec, attach, portforward once node agents exist.
+        self.node_proxy: Callable[..., Any] | None = None
+        self.compact_interval = compact_interval
+        self.advertise_address = "127.0.0.1:6443"
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.port = 0
+
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 6443, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        await self.store.start()
+        await self.cache.start()
+        await self._bootstrap()
+        self._runner = web.AppRunner(
+            make_app(self), access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, host, port, ssl_context=ssl_context, backlog=1024, reuse_address=True
+        )
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        self.advertise_address = f"{host}:{self.port}"
+        if self.compact_interval > 0:
+            self._tasks.append(asyncio.create_task(self._compactor(), name="compactor"))
+
+    async def _bootstrap(self) -> None:
+        """The namespaces every cluster starts with."""
+        namespaces = self.table.get("", "v1", "namespaces")
+        assert namespaces is not None
+        for name in SYSTEM_NAMESPACES:
+            if await self.registry.namespace_exists(name):
+                continue
+            with contextlib.suppress(errors.StatusError):
+                await self.registry.create(
+                    namespaces,
+                    "",
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                    Context(),
+                )
+
+    async def _compactor(self) -> None:
+        """Compact the store's history periodically, keeping the last interval's worth,
+        as kube-apiserver compacts etcd every five minutes."""
+        previous = self.store.current_revision()
+        while True:
+            await asyncio.sleep(self.compact_interval)
+            target = previous
+            previous = self.store.current_revision()
+            if target > self.store.compact_revision():
+                try:
+                    await self.compact(target)
+                except Exception:  # noqa: BLE001 - try again next round
+                    log.exception("compaction failed")
+
+    async def compact(self, revision: int) -> None:
+        await self.store.compact(revision)
+        self.cache.compacted(revision)
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        await self.cache.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.store.close()
+
+
+def open_store(data_dir: Path, durable: bool = True) -> Store:
+    from pyk8s.store.sqlite import SQLiteStore
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = data_dir / "db"
+    db.mkdir(exist_ok=True)
+    return SQLiteStore(str(db / "state.db"), durable=durable)

@@ -248,6 +248,40 @@ def prune(obj: Any, node: SchemaNode) -> Any:
     return obj
 
 
+def omit_empty(obj: Any, node: SchemaNode) -> Any:
+    """Drop zero scalars (0, false) from optional fields, in place; returns `obj`.
+
+    A protobuf body carries Go's zero values explicitly (`generation: 0`,
+    `stdin: false`), where Go's JSON encoding of the same object omits them
+    (`omitempty`); upstream therefore never shows them. Required fields, which
+    upstream's types mark without omitempty, keep their zeros.
+    """
+    if obj is None or node is None:
+        return obj
+    if node.type == "array" and isinstance(obj, list) and node.items is not None:
+        for item in obj:
+            omit_empty(item, node.items)
+    elif node.type == "map" and isinstance(obj, dict) and node.items is not None:
+        for value in obj.values():
+            omit_empty(value, node.items)
+    elif _is_struct(node) and isinstance(obj, dict):
+        required = set(node.required)
+        for key in list(obj):
+            child = node.property(key)
+            value = obj[key]
+            if child is None:
+                continue
+            if (
+                (value == 0 or value is False)
+                and not isinstance(value, float | str)
+                and key not in required
+            ):
+                del obj[key]
+            else:
+                omit_empty(value, child)
+    return obj
+
+
 def unknown_field_messages(paths: list[str]) -> list[str]:
     """`unknown field "spec.replicax"` per path: warning texts for fieldValidation=Warn."""
     return [f'unknown field "{p}"' for p in paths]

@@ -134,10 +134,19 @@ async def _create(
     ctx = _context(request)
     mode = _field_validation(request.query)
     body = await rq.read_body(request)
-    obj = rq.decode_object(body, rq.media_type(request))
+    content_type = rq.media_type(request)
+    obj = rq.decode_object(body, content_type)
+    if content_type == rq.PROTOBUF:
+        _omit_go_zero_values(info.res, obj)
     check_fields(info.res, obj, mode, ctx)
     created = await server.registry.create(info.res, info.namespace, obj, ctx)
     return response.json_response(created, status=201, warnings=ctx.warnings)
+
+
+def _omit_go_zero_values(res: ResourceType, obj: Obj) -> None:
+    node = schema.schema_for_kind(res.group, res.version, res.kind)
+    if node is not None:
+        schema.omit_empty(obj, node)
 
 
 async def _update(
@@ -146,7 +155,10 @@ async def _update(
     ctx = _context(request)
     mode = _field_validation(request.query)
     body = await rq.read_body(request)
-    obj = rq.decode_object(body, rq.media_type(request))
+    content_type = rq.media_type(request)
+    obj = rq.decode_object(body, content_type)
+    if content_type == rq.PROTOBUF:
+        _omit_go_zero_values(info.res, obj)
     check_fields(info.res, obj, mode, ctx)
     updated = await update_object(server, info, obj, ctx)
     return response.json_response(updated, warnings=ctx.warnings)

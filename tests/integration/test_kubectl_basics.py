@@ -113,6 +113,21 @@ def test_run_pod_and_create_deployment(kubectl, ns):
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "sysnet4admin/echo-hname"
     assert dep["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": "25%"}
     assert dep["metadata"]["generation"] == 1
+    # The protobuf body's Go zero values are omitted, as upstream's JSON encoding does.
+    assert "minReadySeconds" not in dep["spec"] and "paused" not in dep["spec"]
+    assert dep["spec"]["template"]["metadata"] == {
+        "creationTimestamp": None,
+        "labels": {"app": "echo-hname"},
+    }
+    assert dep["spec"]["template"]["spec"]["containers"][0] == {
+        "image": "sysnet4admin/echo-hname",
+        "imagePullPolicy": "Always",
+        "name": "echo-hname",
+        "resources": {},
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+    }
+    assert dep["status"] == {}
     pod = json.loads(kubectl("get", "pod", "nginx-pod", "-n", ns, "-o", "json"))
     assert pod["spec"]["containers"][0]["name"] == "nginx-pod"
     assert pod["spec"]["restartPolicy"] == "Always"

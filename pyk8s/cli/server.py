@@ -8,9 +8,8 @@ import logging
 import signal
 from pathlib import Path
 
-from pyk8s.apiserver.credentials import ensure_credentials, write_kubeconfig
-from pyk8s.apiserver.server import APIServer, open_store
 from pyk8s.cli.paths import default_data_dir
+from pyk8s.controlplane import ControlPlane, ControlPlaneConfig
 
 log = logging.getLogger("pyk8s")
 
@@ -34,6 +33,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip fsync on writes (tests only: a crash may lose acknowledged writes)",
     )
+    p.add_argument(
+        "--cluster-cidr",
+        default="10.42.0.0/16",
+        help="pod network range (node podCIDRs are cut from it)",
+    )
+    p.add_argument("--service-cidr", default="10.43.0.0/16", help="service cluster IP range")
+    p.add_argument(
+        "--disable-controllers",
+        action="store_true",
+        help="run the API server alone (no controller manager, no scheduler)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_server)
 
@@ -43,29 +53,32 @@ def cmd_server(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    data_dir: Path = args.data_dir or default_data_dir()
+    config = ControlPlaneConfig(
+        data_dir=args.data_dir or default_data_dir(),
+        host=args.bind_address,
+        port=args.port,
+        durable=not args.no_fsync,
+        controllers=[] if args.disable_controllers else None,
+        scheduler=not args.disable_controllers,
+        cluster_cidr=args.cluster_cidr,
+        service_cidr=args.service_cidr,
+    )
     try:
-        asyncio.run(serve(data_dir, args.bind_address, args.port, durable=not args.no_fsync))
+        asyncio.run(serve(config))
     except KeyboardInterrupt:
         pass
     return 0
 
 
-async def serve(data_dir: Path, host: str, port: int, durable: bool = True) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    creds = ensure_credentials(data_dir, [host] if host not in ("0.0.0.0", "::") else [])
-    server = APIServer(open_store(data_dir, durable=durable), tokens=[creds.token])
-    await server.start(host, port, ssl_context=creds.ssl_context())
-    connect_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    url = f"https://{connect_host}:{server.port}"
-    kubeconfig = data_dir / "kubeconfig.yaml"
-    write_kubeconfig(kubeconfig, creds, url)
-    log.info("pyk8s API server listening on %s; kubeconfig: %s", url, kubeconfig)
-    print(f"pyk8s server ready: {url} (KUBECONFIG={kubeconfig})", flush=True)
+async def serve(config: ControlPlaneConfig) -> None:
+    plane = ControlPlane(config)
+    await plane.start()
+    log.info("pyk8s API server listening on %s; kubeconfig: %s", plane.url, plane.kubeconfig)
+    print(f"pyk8s server ready: {plane.url} (KUBECONFIG={plane.kubeconfig})", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("stopping")
-    await server.stop()
+    await plane.stop()

@@ -1,0 +1,87 @@
+"""Posting core/v1 Events, as upstream's event recorder does: the same
+(object, reason, message) seen again within the series bumps `count` and
+`lastTimestamp` of the existing Event instead of creating another."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from pyk8s.machinery import meta
+
+Obj = dict[str, Any]
+log = logging.getLogger(__name__)
+
+NORMAL = "Normal"
+WARNING = "Warning"
+
+
+def _involved(obj: Obj) -> Obj:
+    md = obj.get("metadata", {})
+    ref = {
+        "kind": obj.get("kind", ""),
+        "namespace": md.get("namespace", ""),
+        "name": md.get("name", ""),
+        "uid": md.get("uid", ""),
+        "apiVersion": obj.get("apiVersion", ""),
+        "resourceVersion": md.get("resourceVersion", ""),
+    }
+    return {k: v for k, v in ref.items() if v}
+
+
+class EventRecorder:
+    def __init__(self, client: Any, component: str, host: str = "") -> None:
+        self.client = client
+        self.component = component
+        self.host = host
+        # (involved uid, type, reason, message) -> event name, for counting repeats.
+        self._seen: dict[tuple[str, str, str, str], tuple[str, str, int]] = {}
+
+    async def event(self, obj: Obj, type_: str, reason: str, message: str) -> None:
+        """Record an event; failures are logged, never raised (events are best effort)."""
+        try:
+            await self._record(obj, type_, reason, message)
+        except Exception as e:  # noqa: BLE001
+            log.debug("event %s %s for %s not recorded: %s", reason, message, meta.name_of(obj), e)
+
+    async def _record(self, obj: Obj, type_: str, reason: str, message: str) -> None:
+        involved = _involved(obj)
+        namespace = involved.get("namespace") or "default"
+        key = (involved.get("uid", ""), type_, reason, message)
+        events = self.client.resource("v1", "events")
+        now = meta.now_rfc3339()
+        seen = self._seen.get(key)
+        if seen is not None:
+            name, ns, count = seen
+            patch = {"count": count + 1, "lastTimestamp": now}
+            try:
+                await self.client.patch(events, name, patch, namespace=ns, patch_type="merge")
+                self._seen[key] = (name, ns, count + 1)
+                return
+            except Exception:  # noqa: BLE001 - the event went away: post a new one
+                self._seen.pop(key, None)
+        digest = hashlib.sha1(f"{key}{now}".encode()).hexdigest()[:16]
+        name = f"{involved.get('name', 'unknown')}.{digest}"
+        source: Obj = {"component": self.component}
+        if self.host:
+            source["host"] = self.host
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": involved,
+            "reason": reason,
+            "message": message,
+            "type": type_,
+            "source": source,
+            "count": 1,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "reportingComponent": self.component,
+            "reportingInstance": self.host,
+        }
+        await self.client.create(events, body, namespace=namespace)
+        self._seen[key] = (name, namespace, 1)
+        if len(self._seen) > 4096:
+            self._seen.pop(next(iter(self._seen)))

@@ -1,0 +1,111 @@
+"""A control plane in one process: API server, controller manager and scheduler,
+started and stopped together (what `pyk8s server` runs, and what `pyk8s up` and
+test fixtures embed).
+
+The controllers and the scheduler reach the API server as any client does, over
+HTTPS on loopback with the admin token: components talk only through the API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyk8s.apiserver.credentials import Credentials, ensure_credentials, write_kubeconfig
+from pyk8s.apiserver.server import APIServer, open_store
+from pyk8s.client import Client
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ControlPlaneConfig:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 6443
+    durable: bool = True
+    controllers: list[str] | None = None  # None: all; [] : none
+    scheduler: bool = True
+    # Per-controller options, e.g. {"nodelifecycle": {"grace_period": 2.0}}.
+    controller_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cluster_cidr: str = "10.42.0.0/16"
+    service_cidr: str = "10.43.0.0/16"
+    compact_interval: float = 300.0
+
+
+class ControlPlane:
+    def __init__(self, config: ControlPlaneConfig) -> None:
+        self.config = config
+        self.creds: Credentials | None = None
+        self.server: APIServer | None = None
+        self.client: Client | None = None
+        self.manager: Any = None
+        self.scheduler: Any = None
+        self.url = ""
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.config.data_dir / "kubeconfig.yaml"
+
+    async def start(self) -> None:
+        cfg = self.config
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        hosts = [cfg.host] if cfg.host not in ("0.0.0.0", "::") else []
+        self.creds = ensure_credentials(cfg.data_dir, hosts)
+        self.server = APIServer(
+            open_store(cfg.data_dir, durable=cfg.durable),
+            tokens=[self.creds.token],
+            compact_interval=cfg.compact_interval,
+        )
+        await self.server.start(cfg.host, cfg.port, ssl_context=self.creds.ssl_context())
+        connect_host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
+        self.url = f"https://{connect_host}:{self.server.port}"
+        write_kubeconfig(self.kubeconfig, self.creds, self.url)
+        if cfg.controllers != [] or cfg.scheduler:
+            self.client = self.new_client("pyk8s-controller-manager")
+        if cfg.controllers != []:
+            await self._start_controllers()
+        if cfg.scheduler:
+            await self._start_scheduler()
+
+    def new_client(self, user_agent: str) -> Client:
+        assert self.creds is not None
+        return Client(
+            self.url, token=self.creds.token, ca_file=str(self.creds.ca_file), user_agent=user_agent
+        )
+
+    async def _start_controllers(self) -> None:
+        from pyk8s.controllers.manager import ControllerManager
+
+        options = dict(self.config.controller_options)
+        options.setdefault("nodeipam", {}).setdefault("cluster_cidr", self.config.cluster_cidr)
+        assert self.client is not None
+        self.manager = ControllerManager(
+            self.client, enabled=self.config.controllers, options=options
+        )
+        await self.manager.start()
+
+    async def _start_scheduler(self) -> None:
+        try:
+            from pyk8s.scheduler import Scheduler
+        except ImportError:
+            log.warning("scheduler not available")
+            return
+        self.scheduler = Scheduler(self.new_client("pyk8s-scheduler"))
+        await self.scheduler.start()
+
+    async def stop(self) -> None:
+        for part in (self.scheduler, self.manager):
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    await part.stop()
+        if self.client is not None:
+            await self.client.close()
+        if self.scheduler is not None and getattr(self.scheduler, "client", None) is not None:
+            with contextlib.suppress(Exception):
+                await self.scheduler.client.close()
+        if self.server is not None:
+            await self.server.stop()

@@ -102,6 +102,30 @@ class Registry:
             raise errors.not_found(res.plural, res.group, name)
         return decode_entry(kv.key, kv.value, kv.mod_revision)
 
+    async def _check_namespace_open(self, namespace: str) -> None:
+        """Creates need an existing namespace that is not terminating (NamespaceLifecycle)."""
+        await self.cache.wait_fresh()
+        entry = self.cache.cache("/registry/core/namespaces/").objects.get(
+            f"/registry/core/namespaces/{namespace}"
+        )
+        if entry is None:
+            raise errors.not_found("namespaces", "", namespace)
+        if entry.obj["metadata"].get("deletionTimestamp"):
+            raise errors.StatusError(
+                403,
+                "Forbidden",
+                f"unable to create new content in namespace {namespace} because it is being terminated",
+                {
+                    "causes": [
+                        {
+                            "reason": "NamespaceTerminating",
+                            "field": "metadata.namespace",
+                            "message": f"namespace {namespace} is being terminated",
+                        }
+                    ]
+                },
+            )
+
     async def namespace_exists(self, namespace: str) -> bool:
         await self.cache.wait_fresh()
         return (
@@ -114,8 +138,8 @@ class Registry:
     async def create(self, res: ResourceType, namespace: str, obj: Obj, ctx: Context) -> Obj:
         objectmeta.check_kind(res, obj)
         meta = objectmeta.check_namespace(res, obj, namespace)
-        if res.namespaced and not await self.namespace_exists(namespace):
-            raise errors.not_found("namespaces", "", namespace)
+        if res.namespaced:
+            await self._check_namespace_open(namespace)
         if meta.get("resourceVersion"):
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
         objectmeta.fill_for_create(res, obj, (res.group, res.kind) in GENERATION_KINDS)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pyk8s.cli import kubectl, server
+from pyk8s.cli import agent, kubectl, server, up
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyk8s", description="Kubernetes, implemented in Python.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     server.add_parser(sub)
+    agent.add_parser(sub)
+    up.add_parser(sub)
     kubectl.add_parser(sub)
     return parser
 

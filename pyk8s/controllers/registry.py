@@ -12,6 +12,7 @@ from pyk8s.controllers.endpointslice import EndpointSliceController
 from pyk8s.controllers.garbagecollector import GarbageCollector
 from pyk8s.controllers.namespace import NamespaceController
 from pyk8s.controllers.nodeipam import NodeIpamController
+from pyk8s.controllers.nodelifecycle import NodeLifecycleController
 from pyk8s.controllers.replicaset import ReplicaSetController
 from pyk8s.controllers.replicationcontroller import ReplicationControllerController
 from pyk8s.controllers.serviceaccount import ServiceAccountsController
@@ -25,6 +26,7 @@ CONTROLLERS: dict[str, Callable[..., Controller]] = {
     "endpoints": EndpointsController,
     "endpointslice": EndpointSliceController,
     "nodeipam": NodeIpamController,
+    "nodelifecycle": NodeLifecycleController,
     "disruption": DisruptionController,
     "serviceaccount": ServiceAccountsController,
 }

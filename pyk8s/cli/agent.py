@@ -1,0 +1,165 @@
+"""`pyk8s agent`: a node agent joining a server.
+
+    pyk8s agent --server https://HOST:6443 --token K10<ca-sha256>::server:<secret> \\
+        --node-name w1-k8s --runtime sim
+
+The token is k3s's shape: `K10` + the SHA-256 (hex) of the server's CA
+certificate (PEM bytes) + `::server:` + the secret. The agent trusts only that
+CA: it takes it from `--ca-file`, or fetches `/cacerts` from the server, and in
+both cases refuses to go on unless its hash equals the token's, so a
+man-in-the-middle cannot pose as the server. A bare secret (no `K10` prefix)
+needs `--ca-file`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import logging
+import signal
+import ssl
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyk8s.client import Client
+from pyk8s.kubelet import NodeConfig, NodePool
+from pyk8s.kubelet.runtime.sim import SimConfig, SimRuntime
+
+log = logging.getLogger("pyk8s")
+
+TOKEN_PREFIX = "K10"
+
+
+class JoinError(Exception):
+    """The agent cannot establish trust in the server (shown to the user as is)."""
+
+
+@dataclass(frozen=True)
+class JoinToken:
+    ca_hash: str  # "" when the token carries none
+    secret: str
+
+
+def ca_hash(ca_pem: bytes) -> str:
+    return hashlib.sha256(ca_pem).hexdigest()
+
+
+def make_join_token(ca_pem: bytes, secret: str) -> str:
+    """The token a server hands out for agents to join it."""
+    return f"{TOKEN_PREFIX}{ca_hash(ca_pem)}::server:{secret}"
+
+
+def parse_join_token(token: str) -> JoinToken:
+    if not token.startswith(TOKEN_PREFIX) or "::" not in token:
+        return JoinToken("", token)
+    digest, _, rest = token[len(TOKEN_PREFIX) :].partition("::")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+        raise JoinError("token has an invalid CA hash (want K10<sha256 hex>::server:<secret>)")
+    user, sep, secret = rest.partition(":")
+    return JoinToken(digest.lower(), secret if sep and user == "server" else rest)
+
+
+def fetch_cacerts(server: str, timeout: float = 10.0) -> bytes:
+    """The server's CA bundle from /cacerts, fetched without verification: it is
+    trusted only once its hash matches the token's."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    url = server.rstrip("/") + "/cacerts"
+    try:
+        with urllib.request.urlopen(url, context=ctx, timeout=timeout) as resp:  # noqa: S310
+            return resp.read()
+    except OSError as err:
+        raise JoinError(
+            f"cannot fetch the CA from {url} ({err}); pass --ca-file with the server's ca.crt"
+        ) from err
+
+
+def trusted_ca(server: str, token: JoinToken, ca_file: Path | None) -> bytes:
+    """The CA certificate to trust, checked against the token's hash."""
+    if ca_file is not None:
+        pem = ca_file.read_bytes()
+    elif token.ca_hash:
+        pem = fetch_cacerts(server)
+    else:
+        raise JoinError("a token without a CA hash needs --ca-file")
+    if token.ca_hash and ca_hash(pem) != token.ca_hash:
+        raise JoinError(
+            "the server's CA does not match the token's hash: refusing to trust it "
+            f"(token wants {token.ca_hash[:12]}..., got {ca_hash(pem)[:12]}...)"
+        )
+    return pem
+
+
+def add_sim_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sim-unpullable",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="images matching GLOB fail to pull (ErrImagePull, ImagePullBackOff); repeatable",
+    )
+    p.add_argument(
+        "--sim-crashing",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="containers of images matching GLOB exit with code 1 (CrashLoopBackOff); repeatable",
+    )
+
+
+def sim_config(args: argparse.Namespace) -> SimConfig:
+    return SimConfig(unpullable=list(args.sim_unpullable), crashing=list(args.sim_crashing))
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("agent", help="run a node agent that joins a server (foreground)")
+    p.add_argument("--server", required=True, help="the API server's URL (https://HOST:PORT)")
+    p.add_argument(
+        "--token", required=True, help="join token: K10<ca-sha256>::server:<secret>, or the secret"
+    )
+    p.add_argument("--ca-file", type=Path, default=None, help="the server's CA certificate")
+    p.add_argument("--node-name", required=True, help="this node's name")
+    p.add_argument("--node-ip", default="127.0.0.1", help="the node's InternalIP")
+    p.add_argument("--runtime", choices=["sim"], default="sim", help="container runtime")
+    add_sim_flags(p)
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_agent)
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        token = parse_join_token(args.token)
+        ca = trusted_ca(args.server, token, args.ca_file)
+    except (JoinError, OSError) as err:
+        print(f"pyk8s agent: {err}")
+        return 1
+    try:
+        asyncio.run(run_agent(args, token.secret, ca))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> None:
+    client = Client(
+        args.server, token=secret, ca_data=ca_pem.decode(), user_agent=f"kubelet/{args.node_name}"
+    )
+    pool = NodePool(client)
+    pool.add(NodeConfig(args.node_name, internal_ip=args.node_ip), SimRuntime(sim_config(args)))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    starter = asyncio.create_task(pool.start())
+    print(f"pyk8s agent: node {args.node_name} joining {args.server}", flush=True)
+    await stop.wait()
+    starter.cancel()
+    await pool.stop()
+    await client.close()

@@ -1,0 +1,191 @@
+"""`pyk8s up`: a whole cluster in one process, as kind or minikube give one.
+
+    pyk8s up --data-dir ./cluster --workers 3 --runtime sim
+
+starts the control plane (API server, controllers, scheduler) and the nodes
+m-k8s (control plane: role label and NoSchedule taint, as kubeadm sets them)
+and w1-k8s..wN-k8s, writes DIR/kubeconfig.yaml and waits until every node is
+Ready. Ctrl-C stops everything; `up` again on the same DIR brings the same
+cluster back (its store, credentials, nodes and pods).
+
+A simulated node dies on demand: `kubectl annotate node w2-k8s
+sim.pyk8s.io/frozen=true` stops its heartbeats (and `sim.pyk8s.io/frozen-`
+brings it back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from pyk8s.cli.agent import add_sim_flags, make_join_token, sim_config
+from pyk8s.cli.paths import default_data_dir
+from pyk8s.client import Client
+from pyk8s.controlplane import ControlPlane, ControlPlaneConfig
+from pyk8s.kubelet import NodeConfig, NodePool
+from pyk8s.kubelet.pool import derived_pod_cidr, sim_node_ip
+from pyk8s.kubelet.runtime.sim import SimRuntime
+
+log = logging.getLogger("pyk8s")
+
+SERVER_NODE = "m-k8s"
+READY_TIMEOUT = 30.0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("up", help="run a local cluster: a server node and N workers (foreground)")
+    p.add_argument("--data-dir", type=Path, default=None, help="state directory")
+    p.add_argument("--port", type=int, default=6443, help="API server port (0 picks a free one)")
+    p.add_argument("--workers", type=int, default=3, help="worker nodes w1-k8s..wN-k8s")
+    p.add_argument("--runtime", choices=["sim"], default="sim", help="container runtime")
+    add_sim_flags(p)
+    p.add_argument("--cluster-cidr", default="10.42.0.0/16", help="pod network range")
+    p.add_argument("--service-cidr", default="10.43.0.0/16", help="service cluster IP range")
+    p.add_argument(
+        "--node-monitor-grace-period",
+        type=float,
+        default=40.0,
+        metavar="SECONDS",
+        help="how long a silent node stays Ready (default 40)",
+    )
+    p.add_argument(
+        "--default-unreachable-toleration-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="evict pods from a NotReady/unreachable node after at most this long "
+        "(default: each pod's tolerationSeconds, 300 unless set)",
+    )
+    p.add_argument("--no-fsync", action="store_true", help="skip fsync (tests only)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_up)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        asyncio.run(run_up(args))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def plane_config(args: argparse.Namespace) -> ControlPlaneConfig:
+    lifecycle: dict[str, Any] = {"grace_period": args.node_monitor_grace_period}
+    if args.default_unreachable_toleration_seconds is not None:
+        lifecycle["toleration_seconds_cap"] = args.default_unreachable_toleration_seconds
+    return ControlPlaneConfig(
+        data_dir=args.data_dir or default_data_dir(),
+        port=args.port,
+        durable=not args.no_fsync,
+        cluster_cidr=args.cluster_cidr,
+        service_cidr=args.service_cidr,
+        controller_options={"nodelifecycle": lifecycle},
+    )
+
+
+def node_configs(workers: int, lifts_taint: bool, cluster_cidr: str) -> list[NodeConfig]:
+    """m-k8s and w1-k8s..wN-k8s. They register with the not-ready taint only when a
+    node lifecycle controller runs to lift it; node IPAM gives them their podCIDRs
+    (a /24 of the cluster CIDR by node index is the fallback if it does not)."""
+    names = [SERVER_NODE] + [f"w{i}-k8s" for i in range(1, workers + 1)]
+    return [
+        NodeConfig(
+            name,
+            internal_ip=sim_node_ip(i),
+            control_plane=name == SERVER_NODE,
+            register_not_ready_taint=lifts_taint,
+            fallback_pod_cidr=derived_pod_cidr(i, cluster_cidr),
+        )
+        for i, name in enumerate(names)
+    ]
+
+
+def _has_lifecycle_controller() -> bool:
+    from pyk8s.controllers.registry import CONTROLLERS
+
+    return "nodelifecycle" in CONTROLLERS
+
+
+async def wait_nodes_ready(client: Client, names: list[str], timeout: float) -> bool:
+    nodes = client.resource("v1", "nodes")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = (await client.list(nodes))["items"]
+        ready = {
+            n["metadata"]["name"]
+            for n in items
+            if any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (n.get("status") or {}).get("conditions") or []
+            )
+            and not any(
+                t.get("key") == "node.kubernetes.io/not-ready"
+                for t in (n.get("spec") or {}).get("taints") or []
+            )
+        }
+        if set(names) <= ready:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def start_cluster(args: argparse.Namespace) -> tuple[ControlPlane, NodePool, Client]:
+    plane = ControlPlane(plane_config(args))
+    await plane.start()
+    client = plane.new_client("kubelet")
+    pool = NodePool(client)
+    for cfg in node_configs(args.workers, _has_lifecycle_controller(), args.cluster_cidr):
+        pool.add(cfg, SimRuntime(sim_config(args)))
+    await pool.start()
+    return plane, pool, client
+
+
+async def stop_cluster(plane: ControlPlane, pool: NodePool, client: Client) -> None:
+    await pool.stop()
+    await client.close()
+    await plane.stop()
+
+
+async def run_up(args: argparse.Namespace) -> None:
+    began = time.monotonic()
+    plane, pool, client = await start_cluster(args)
+    ready = await wait_nodes_ready(client, list(pool.kubelets), READY_TIMEOUT)
+    took = time.monotonic() - began
+    print(usage_text(plane, list(pool.kubelets), ready, took), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("pyk8s up: stopping", flush=True)
+    await stop_cluster(plane, pool, client)
+
+
+def usage_text(plane: ControlPlane, nodes: list[str], ready: bool, took: float) -> str:
+    assert plane.creds is not None
+    token = make_join_token(plane.creds.ca_file.read_bytes(), plane.creds.token)
+    state = "ready" if ready else "started (some nodes are not Ready yet)"
+    return "\n".join(
+        [
+            f"pyk8s cluster {state} in {took:.1f}s: {plane.url}, nodes {', '.join(nodes)}",
+            "",
+            "Use it with:",
+            f"  export KUBECONFIG={plane.kubeconfig}",
+            "  kubectl get nodes",
+            "",
+            "Join another node:",
+            f"  pyk8s agent --server {plane.url} --token {token} --node-name NAME",
+            "",
+            "Stop a node's heartbeats: kubectl annotate node NAME sim.pyk8s.io/frozen=true",
+            "Ctrl-C stops the cluster; `pyk8s up` on the same --data-dir brings it back.",
+        ]
+    )

@@ -9,7 +9,9 @@ change. Failures back off exponentially (capped) and retry: the loop only stops
 when its task is cancelled.
 
 Handlers are plain callables, called on the event loop, in order, and must not
-block: the controller idiom is to compute a key and enqueue it.
+block: the controller idiom is to compute a key and enqueue it. Handlers and
+cache readers get the cached dicts themselves: treat them as read-only and
+deep-copy before changing one (as with client-go's shared caches).
 
 `SharedInformerFactory` hands every controller asking for the same resource and
 selectors the same Informer, so a process watches each resource once.
@@ -202,8 +204,11 @@ class Informer:
             try:
                 if self._needs_list:
                     await self._list_and_replace()
-                await self._watch()
-                continue  # the server closed the stream: watch again from where we are
+                started = self.clock.now()
+                if await self._watch() or self.clock.now() - started >= 1.0:
+                    continue  # the server closed the stream: watch again from where we are
+                # An empty stream closed at once: back off rather than spin (client-go does too).
+                log.warning("informer %s: watch closed immediately with no events", self)
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # noqa: BLE001 - a reflector must outlive any failure
@@ -262,7 +267,8 @@ class Informer:
         self.lists += 1
         self._synced.set()
 
-    async def _watch(self) -> None:
+    async def _watch(self) -> int:
+        """One watch request, applied event by event; returns how many events it brought."""
         # A randomized timeout spreads re-watches out, as client-go's reflector does.
         timeout = int(self.min_watch_timeout * (1 + random.random()))
         stream = self.client.watch(
@@ -274,10 +280,13 @@ class Informer:
             timeout_seconds=timeout,
             allow_bookmarks=True,
         )
+        count = 0
         async with contextlib.aclosing(stream):
             async for ev_type, obj in stream:
                 self._apply(ev_type, obj)
                 self.backoff.reset()
+                count += 1
+        return count
 
     def _apply(self, ev_type: str, obj: Obj) -> None:
         version = _resource_version(obj)

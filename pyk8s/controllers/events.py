@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import time
 from typing import Any
 
 from pyk8s.machinery import meta
@@ -61,8 +61,8 @@ class EventRecorder:
                 return
             except Exception:  # noqa: BLE001 - the event went away: post a new one
                 self._seen.pop(key, None)
-        digest = hashlib.sha1(f"{key}{now}".encode()).hexdigest()[:16]
-        name = f"{involved.get('name', 'unknown')}.{digest}"
+        # Upstream names events <object>.<UnixNano in hex>: unique, and sorted by time.
+        name = f"{involved.get('name', 'unknown')}.{time.time_ns():x}"
         source: Obj = {"component": self.component}
         if self.host:
             source["host"] = self.host

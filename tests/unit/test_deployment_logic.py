@@ -136,6 +136,8 @@ def test_unhealthy_old_pods_go_first() -> None:
     plan = unhealthy_cleanup_plan([well, sick], budget=2)
     assert [(r["metadata"]["name"], n) for r, n in plan] == [("sick", 3)]
     assert unhealthy_cleanup_plan([well], budget=5) == []
+    # scaled down to 7 but still reporting 8 available: nothing to clean, never grow
+    assert unhealthy_cleanup_plan([rs("lagging", 7, available=8)], budget=3) == []
 
 
 # -------------------------------------------------------------------- scaling events

@@ -50,6 +50,7 @@ class FakeApi:
         self.watch_calls: list[str] = []
         self.list_failures: list[Exception] = []
         self.closed_watches = 0
+        self.empty_watches = 0  # how many coming watches close at once, empty
 
     # -- mutations, as another client would make them --
 
@@ -137,6 +138,9 @@ class FakeApi:
         allow_bookmarks: bool = True,
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         self.watch_calls.append(resource_version)
+        if self.empty_watches:
+            self.empty_watches -= 1
+            return
         since = int(resource_version or 0)
         if since < self.compacted:
             raise ApiError(
@@ -256,6 +260,7 @@ async def test_gone_relists_and_delivers_the_differences(env) -> None:
     api.modify("default/change", record=False, nodeName="n2")
     api.remove("default/drop", record=False)
     api.compact()
+    clock.advance(60)  # the watch was open a while: its end is routine, re-watch at once
     api.end_watches()
     await settle()
     assert api.watch_calls[-1] != str(api.rv), "re-watched from the old version"
@@ -296,6 +301,23 @@ async def test_errors_back_off_exponentially_then_recover(env) -> None:
     assert clock.advance_to_next() == 1.0
     await settle()
     assert api.watch_calls[-1] == informer.resource_version
+
+
+async def test_watch_closing_at_once_backs_off(env) -> None:
+    api, informer, _, clock = env
+    await start_synced(informer)
+    api.empty_watches = 3
+    api.end_watches()  # the first watch ends at once too, with no events
+    waits = []
+    for _ in range(4):
+        await settle()
+        waits.append(clock.advance_to_next())
+    await settle()
+    assert waits == [1.0, 2.0, 4.0, 8.0], "no spinning on a server that closes watches at once"
+    assert len(api.watch_calls) == 5 and len(api.watchers) == 1
+    api.create(pod("a"))
+    await settle()
+    assert informer.get("default/a") is not None
 
 
 async def test_pages_through_large_lists() -> None:

@@ -63,21 +63,26 @@ class Strategy:
 
 
 class StatusStrategy:
-    """Writes through /status: only status (and metadata labels/annotations? no: nothing else) changes."""
+    """Writes through /status: status changes, and so may annotations (upstream's
+    status strategies reset spec, and labels for the workload kinds); the rest of
+    the object is the stored one."""
 
     def __init__(self, main: Strategy) -> None:
         self.main = main
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         status = new.get("status")
-        meta = new.get("metadata", {})
+        meta = new.get("metadata") or {}
         new.clear()
         new.update({k: v for k, v in old.items() if k != "status"})
-        # Upstream's status strategies keep old metadata except what the generic
-        # store manages (resourceVersion is checked before this, not copied).
         new["metadata"] = dict(old.get("metadata", {}))
         if "resourceVersion" in meta:
             new["metadata"]["resourceVersion"] = meta["resourceVersion"]
+        if meta.get("annotations") is not None or "annotations" in new["metadata"]:
+            if meta.get("annotations"):
+                new["metadata"]["annotations"] = meta["annotations"]
+            else:
+                new["metadata"].pop("annotations", None)
         if status is not None:
             new["status"] = status
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from pyk8s.controllers.base import Controller
 from pyk8s.controllers.daemonset import DaemonSetsController
+from pyk8s.controllers.deployment import DeploymentController
 from pyk8s.controllers.disruption import DisruptionController
 from pyk8s.controllers.endpoints import EndpointsController
 from pyk8s.controllers.endpointslice import EndpointSliceController
@@ -18,6 +19,7 @@ from pyk8s.controllers.replicationcontroller import ReplicationControllerControl
 from pyk8s.controllers.serviceaccount import ServiceAccountsController
 
 CONTROLLERS: dict[str, Callable[..., Controller]] = {
+    "deployment": DeploymentController,
     "replicaset": ReplicaSetController,
     "replicationcontroller": ReplicationControllerController,
     "daemonset": DaemonSetsController,

@@ -12,8 +12,19 @@ DEFAULT_FILE_MODE = 0o644  # 420, what upstream shows for configMap/secret volum
 
 
 def default_pod_template(template: Any) -> None:
-    """A pod template (spec.template of workloads): defaults of its PodSpec."""
-    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+    """A pod template (spec.template of workloads): defaults of its PodSpec.
+
+    Upstream (v1.32) serialises a template's zero creationTimestamp as null, so
+    templates always show `creationTimestamp: null`; ours do too.
+    """
+    if not isinstance(template, dict):
+        return
+    md = template.get("metadata")
+    if md is None:
+        md = template["metadata"] = {}
+    if isinstance(md, dict):
+        md.setdefault("creationTimestamp", None)
+    if isinstance(template.get("spec"), dict):
         default_pod_spec(template["spec"])
 
 

@@ -48,7 +48,7 @@ def test_kubectl_create_deployment_gets_upstream_spec() -> None:
         "revisionHistoryLimit": 10,
         "progressDeadlineSeconds": 600,
         "template": {
-            "metadata": {"labels": {"app": "echo-hname"}},
+            "metadata": {"creationTimestamp": None, "labels": {"app": "echo-hname"}},
             "spec": {
                 "containers": [
                     {

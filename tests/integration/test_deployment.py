@@ -90,7 +90,7 @@ async def test_create_makes_replica_set_and_completes(tmp_path: Path) -> None:
             for e in events
             if e["involvedObject"]["kind"] == "Deployment"
         ]
-        expect = f"Scaled up replica set {rs['metadata']['name']} from 0 to 3"
+        expect = f"Scaled up replica set {rs['metadata']['name']} to 3"
         assert ("deployment-controller", "ScalingReplicaSet", expect) in msgs
 
 
@@ -240,7 +240,7 @@ async def test_seed_rollout_history_undo(tmp_path: Path) -> None:
         (old_line,) = [line for line in lines if line.startswith("OldReplicaSets:")]
         assert f"{old2} (3/3 replicas created)" in old_line
         assert f"NewReplicaSet: {new3} (1/1 replicas created)" in lines
-        assert any(f"Scaled up replica set {new3} from 0 to 1" in line for line in lines)
+        assert any(f"Scaled up replica set {new3} to 1" in line for line in lines)
         out = await kubectl("rollout", "history", "deployment", "rollout-nginx")
         assert [r for r, _ in _history(out)] == ["1", "2", "3"]
 

@@ -13,6 +13,7 @@ from pyk8s.controllers.deployment.rolling import (
     unhealthy_cleanup_plan,
 )
 from pyk8s.controllers.deployment.sync import (
+    created_message,
     find_active_or_latest,
     is_saturated,
     new_replica_set,
@@ -176,7 +177,9 @@ def test_proportional_scaling_mid_rollout() -> None:
 
 
 def test_scaling_message_text() -> None:
-    assert scaling_message("up", "web-abc", 0, 3) == "Scaled up replica set web-abc from 0 to 3"
+    assert scaling_message("up", "web-abc", 1, 3) == "Scaled up replica set web-abc to 3 from 1"
+    assert scaling_message("down", "web-abc", 3, 2) == "Scaled down replica set web-abc to 2 from 3"
+    assert created_message("web-abc", 3) == "Scaled up replica set web-abc to 3"
 
 
 # --------------------------------------------------------------------------- Recreate

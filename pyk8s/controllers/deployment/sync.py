@@ -49,9 +49,13 @@ SCALING_REASON = "ScalingReplicaSet"
 
 
 def scaling_message(op: str, name: str, old: int, new: int) -> str:
-    """The ScalingReplicaSet event text of upstream v1.31+ (v1.32 servers print this;
-    before 1.31 it read "Scaled up replica set X to N")."""
-    return f"Scaled {op} replica set {name} from {old} to {new}"
+    """The ScalingReplicaSet event text: a new set's first size reads "Scaled up replica
+    set X to N"; later changes "Scaled up replica set X to N from M", as upstream."""
+    return f"Scaled {op} replica set {name} to {new} from {old}"
+
+
+def created_message(name: str, count: int) -> str:
+    return f"Scaled up replica set {name} to {count}"
 
 
 # ---------------------------------------------------------------- replica arithmetic
@@ -257,7 +261,7 @@ class SyncMixin:
             created = await self._existing_or_collision(d, name)
             already = True
         if not already and count > 0:
-            await self.record_scaling(d, "up", name, 0, count)
+            await self.recorder.event(d, "Normal", SCALING_REASON, created_message(name, count))
         needs_update = set_deployment_revision(d, new_revision)
         if not already and progress.has_progress_deadline(d):
             msg = f'Created new replica set "{name}"'

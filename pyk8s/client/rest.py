@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from pyk8s.api.resources import ResourceType
 from pyk8s.client import kubeconfig
 from pyk8s.client.errors import ApiError, error_from_response
 from pyk8s.client.resource import ResourceLike, ResourceRef, as_ref, find_resource, resource_path
@@ -84,7 +85,7 @@ class Client:
         await self.transport.close()
 
     @staticmethod
-    def resource(api_version: str, name: str) -> Any:
+    def resource(api_version: str, name: str) -> ResourceType:
         """The built-in ResourceType for ("apps/v1", "deployments" | "Deployment")."""
         return find_resource(api_version, name)
 

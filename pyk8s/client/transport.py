@@ -8,8 +8,9 @@ httpx's ASGI transport does) only has to implement the same two methods.
 
 from __future__ import annotations
 
+import asyncio
 import ssl as ssl_module
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -68,6 +69,7 @@ class AiohttpTransport:
         self._request_timeout = request_timeout
         self._connect_timeout = connect_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._closing: set[asyncio.Future[None]] = set()
 
     def _get_session(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running loop, as aiohttp requires.
@@ -103,9 +105,31 @@ class AiohttpTransport:
         async with self._get_session().request(
             method, self.base_url + path, params=query, headers=headers, timeout=timeout
         ) as resp:
+            self._track_close(resp)
             yield StreamResponse(resp.status, resp.content.iter_any(), resp.content_type)
+
+    def _track_close(self, resp: aiohttp.ClientResponse) -> None:
+        # A watch left mid-stream is closed, not pooled, and a TLS close finishes
+        # asynchronously (aiohttp issue 1925): remember it so close() can wait for it.
+        conn = resp.connection
+        closed = conn.protocol.closed if conn is not None and conn.protocol is not None else None
+        if closed is None or closed.done():
+            return
+        self._closing.add(closed)
+        closed.add_done_callback(_forget_close(self._closing))
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._closing:
+            await asyncio.wait(set(self._closing), timeout=2.0)
+
+
+def _forget_close(pending: set[asyncio.Future[None]]) -> Callable[[asyncio.Future[None]], None]:
+    def done(fut: asyncio.Future[None]) -> None:
+        pending.discard(fut)
+        if not fut.cancelled():
+            fut.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+    return done

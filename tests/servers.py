@@ -173,20 +173,13 @@ class Kubectl:
         timeout: float = 60,
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess:
-        full_env = {
-            **os.environ,
-            "KUBECONFIG": self.kubeconfig,
-            "HOME": str(self.cache_dir),
-            **(env or {}),
-        }
-        full_env.pop("KUBECTL_EXTERNAL_DIFF", None)
         proc = subprocess.run(
-            [self.binary, "--cache-dir", str(self.cache_dir / "cache"), *args],
+            [self.binary, *args],
             input=input,
             capture_output=True,
             text=True,
             timeout=timeout,
-            env=full_env,
+            env=self.env(env),
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -194,8 +187,21 @@ class Kubectl:
             )
         return proc
 
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """kubectl's environment: its own HOME, so its discovery cache is the test's own
+        (a --cache-dir flag would show up in --record's change-cause)."""
+        env = {
+            **os.environ,
+            "KUBECONFIG": self.kubeconfig,
+            "HOME": str(self.cache_dir),
+            **(extra or {}),
+        }
+        env.pop("KUBECTL_EXTERNAL_DIFF", None)
+        env.pop("KUBECACHEDIR", None)
+        return env
+
     def __call__(self, *args: str, **kw) -> str:
         return self.run(*args, **kw).stdout
 
     def reset_cache(self) -> None:
-        shutil.rmtree(self.cache_dir / "cache", ignore_errors=True)
+        shutil.rmtree(self.cache_dir / ".kube" / "cache", ignore_errors=True)

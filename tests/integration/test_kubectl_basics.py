@@ -166,12 +166,9 @@ def test_get_table_wide_and_selectors(kubectl, ns):
 
 def test_get_watch_prints_changes(kubectl, ns):
     kubectl("create", "configmap", "watched", "--from-literal=a=1", "-n", ns)
-    env = {"KUBECONFIG": kubectl.kubeconfig, "HOME": str(kubectl.cache_dir)}
     proc = subprocess.Popen(
         [
             kubectl.binary,
-            "--cache-dir",
-            str(kubectl.cache_dir / "cache"),
             "get",
             "configmaps",
             "-n",
@@ -182,7 +179,7 @@ def test_get_watch_prints_changes(kubectl, ns):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=kubectl.env(),
     )
     try:
         time.sleep(1.5)

@@ -205,3 +205,56 @@ class Kubectl:
 
     def reset_cache(self) -> None:
         shutil.rmtree(self.cache_dir / ".kube" / "cache", ignore_errors=True)
+
+
+class UpCluster:
+    """`pyk8s up` as a child process; stopped by pid at the end."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.data_dir = data_dir
+        args = [
+            sys.executable,
+            "-m",
+            "pyk8s.cli.main",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            "0",
+            "--workers",
+            "3",
+            "--runtime",
+            "sim",
+            "--no-fsync",
+            "--sim-unpullable",
+            "nginx:1.17.23",
+            "--cluster-cidr",
+            "198.18.0.0/16",
+            "--service-cidr",
+            "198.19.0.0/16",
+            "--node-monitor-grace-period",
+            "3",
+            "--default-unreachable-toleration-seconds",
+            "2",
+        ]
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "ready" not in line:
+            self.stop()
+            raise RuntimeError(f"pyk8s up did not start: {line!r}")
+        self.kubeconfig = str(data_dir / "kubeconfig.yaml")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()

@@ -75,6 +75,19 @@ class Client:
         cfg = kubeconfig.load(path, context)
         return cls(cfg.server, token=cfg.token, ssl=cfg.ssl, namespace=cfg.namespace, **kwargs)
 
+    @classmethod
+    def in_process(cls, server: Any, token: str, **kwargs: Any) -> Client:
+        """A client served by `server` (a started APIServer) in this event loop, no sockets.
+
+        Same pipeline as over HTTPS (authentication included: `token` must be one
+        the server accepts); see pyk8s.client.inprocess.
+        """
+        from pyk8s.client.inprocess import InProcessTransport
+
+        timeout = kwargs.pop("request_timeout", 60.0)
+        transport = InProcessTransport(server, request_timeout=timeout)
+        return cls(token=token, transport=transport, request_timeout=timeout, **kwargs)
+
     async def __aenter__(self) -> Client:
         return self
 

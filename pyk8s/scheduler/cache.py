@@ -15,6 +15,7 @@ informer shows them bound: upstream's assume / forget / add cycle.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ from pyk8s.scheduler.podinfo import PodInfo, quantity_value, resource_list
 
 Obj = dict[str, Any]
 Taint = tuple[str, str, str]  # (key, value, effect)
+# How many (namespace, selector) spreading counts are kept up to date at once.
+SPREAD_COUNTS_KEPT = 64
 
 _INT_COLUMNS = (
     "alloc_cpu",
@@ -119,6 +122,9 @@ class NodeCache:
         self.pod_label_index: dict[tuple[str, str, str], set[str]] = {}
         self.port_slots: dict[int, set[int]] = {}  # host port -> slots using it
         self.plugin_cache: dict[str, Any] = {}  # plugins' caches keyed on `generation`
+        # (namespace, selector requirements) -> (selector, live matching pods per slot),
+        # maintained on every pod placement so spreading never rescans a namespace's pods.
+        self._spread: OrderedDict[tuple[str, Any, bool], tuple[Any, np.ndarray]] = OrderedDict()
         self._grow(capacity)
 
     # -- slots -------------------------------------------------------------------------
@@ -143,6 +149,8 @@ class NodeCache:
         self.labels.extend({} for _ in range(extra))
         self.node_pods.extend({} for _ in range(extra))
         self.node_ports.extend({} for _ in range(extra))
+        for key, (selector, counts) in self._spread.items():
+            self._spread[key] = (selector, grow(counts))
 
     def _new_slot(self, name: str) -> int:
         if self._free:
@@ -283,6 +291,7 @@ class NodeCache:
         self._account(idx, pi, 1)
         for k, v in pi.labels.items():
             self.pod_label_index.setdefault((pi.namespace, k, v), set()).add(pi.key)
+        self._count_spread(idx, pi, 1)
 
     def _remove(self, key: str) -> None:
         entry = self.pods.pop(key, None)
@@ -291,6 +300,7 @@ class NodeCache:
         pi, idx = entry
         self.node_pods[idx].pop(key, None)
         self._account(idx, pi, -1)
+        self._count_spread(idx, pi, -1)
         for k, v in pi.labels.items():
             keys = self.pod_label_index.get((pi.namespace, k, v))
             if keys is not None:
@@ -320,6 +330,32 @@ class NodeCache:
                 slots.add(idx)
             else:
                 slots.discard(idx)
+
+    def _count_spread(self, idx: int, pi: PodInfo, sign: int) -> None:
+        if pi.terminating or not self._spread:
+            return
+        for (namespace, *_), (selector, counts) in self._spread.items():
+            if namespace == pi.namespace and selector.matches(pi.labels):
+                counts[idx] += sign
+
+    def spread_counts(self, namespace: str, selector: Any) -> np.ndarray:
+        """Per slot, how many live (not terminating) pods of `namespace` match
+        `selector`. The first call for a selector counts from the pod index; later
+        calls read counts kept current by every pod add/remove (a controller's pods
+        are scheduled one after another with the same selector). Read-only."""
+        key = (namespace, selector.requirements(), selector.matches_nothing())
+        hit = self._spread.get(key)
+        if hit is not None:
+            self._spread.move_to_end(key)
+            return hit[1][: self.size]
+        counts = np.zeros(self.cap, dtype=np.int64)
+        for other in self.pods_in_namespace_matching(namespace, selector.exact()):
+            if not other.terminating and selector.matches(other.labels):
+                counts[self.pods[other.key][1]] += 1
+        self._spread[key] = (selector, counts)
+        if len(self._spread) > SPREAD_COUNTS_KEPT:
+            self._spread.popitem(last=False)
+        return counts[: self.size]
 
     def pods_in_namespace_matching(self, namespace: str, exact: dict[str, str]) -> list[PodInfo]:
         """Pods of `namespace` carrying every label in `exact` (a superset filter:

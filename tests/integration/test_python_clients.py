@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 import pytest
@@ -111,10 +112,11 @@ def test_kr8s(api_server):
         events = []
 
         async def watch():
-            async for ev_type, obj in api.watch("configmaps", namespace="default"):
-                events.append((ev_type, obj.name))
-                if ev_type == "DELETED" and obj.name == "kr8s-cm":
-                    return
+            async with contextlib.aclosing(api.watch("configmaps", namespace="default")) as stream:
+                async for ev_type, obj in stream:
+                    events.append((ev_type, obj.name))
+                    if ev_type == "DELETED" and obj.name == "kr8s-cm":
+                        return
 
         task = asyncio.create_task(watch())
         await asyncio.sleep(0.5)

@@ -92,11 +92,7 @@ def domain_ids(cache: NodeCache, key: str) -> np.ndarray:
 
 def matching_per_slot(cache: NodeCache, pod: PodInfo, selector: Selector) -> np.ndarray:
     """How many live pods of the pod's namespace matching `selector` each slot holds."""
-    counts = np.zeros(cache.size, dtype=np.int64)
-    for other in cache.pods_in_namespace_matching(pod.namespace, selector.exact()):
-        if not other.terminating and selector.matches(other.labels):
-            counts[cache.pods[other.key][1]] += 1
-    return counts
+    return cache.spread_counts(pod.namespace, selector)
 
 
 def _eligible(cache: NodeCache, pod: PodInfo, c: Constraint) -> np.ndarray:

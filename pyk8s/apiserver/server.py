@@ -60,13 +60,30 @@ class APIServer:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task] = []
         self.port = 0
+        self._opened = False
 
     async def start(
         self, host: str = "127.0.0.1", port: int = 6443, ssl_context: ssl.SSLContext | None = None
     ) -> None:
+        """Open the store and serve HTTP(S) on host:port (port 0 picks a free one)."""
+        await self.open()
+        await self.listen(host, port, ssl_context)
+
+    async def open(self) -> None:
+        """Store, watch cache and bootstrap objects, without listening: enough for
+        in-process clients (pyk8s.client.inprocess)."""
+        if self._opened:
+            return
+        self._opened = True
         await self.store.start()
         await self.cache.start()
         await self._bootstrap()
+        if self.compact_interval > 0:
+            self._tasks.append(asyncio.create_task(self._compactor(), name="compactor"))
+
+    async def listen(
+        self, host: str = "127.0.0.1", port: int = 6443, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._runner = web.AppRunner(
             make_app(self), access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
@@ -78,8 +95,6 @@ class APIServer:
         sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
         self.port = sockets[0].getsockname()[1] if sockets else port
         self.advertise_address = f"{host}:{self.port}"
-        if self.compact_interval > 0:
-            self._tasks.append(asyncio.create_task(self._compactor(), name="compactor"))
 
     async def _bootstrap(self) -> None:
         """The namespaces every cluster starts with."""

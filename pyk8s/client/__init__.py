@@ -4,6 +4,7 @@ from pyk8s.client.cache import NAMESPACE_INDEX, Indexer, object_key, split_key
 from pyk8s.client.clock import Clock, FakeClock, SystemClock
 from pyk8s.client.errors import ApiError, is_already_exists, is_conflict, is_gone, is_not_found
 from pyk8s.client.informer import Backoff, Handler, Informer, SharedInformerFactory
+from pyk8s.client.inprocess import InProcessTransport
 from pyk8s.client.ratelimit import (
     BucketRateLimiter,
     ItemExponentialFailureRateLimiter,
@@ -28,6 +29,7 @@ __all__ = [
     "FakeClock",
     "Handler",
     "Indexer",
+    "InProcessTransport",
     "Informer",
     "ItemExponentialFailureRateLimiter",
     "MaxOfRateLimiter",

@@ -66,11 +66,20 @@ def deep_copy(obj: Obj) -> Obj:
 
 
 def encode_for_store(obj: Obj) -> bytes:
+    """The stored form: apiVersion, kind and metadata first (the watch cache splices the
+    resourceVersion in after them without decoding), and no resourceVersion."""
     meta = obj.get("metadata") or {}
     if "resourceVersion" in meta:
         meta = {k: v for k, v in meta.items() if k != "resourceVersion"}
-        obj = {**obj, "metadata": meta}
-    return orjson.dumps(obj)
+    ordered = {
+        "apiVersion": obj.get("apiVersion", ""),
+        "kind": obj.get("kind", ""),
+        "metadata": meta,
+    }
+    for k, v in obj.items():
+        if k not in ordered:
+            ordered[k] = v
+    return orjson.dumps(ordered)
 
 
 class Registry:
@@ -184,7 +193,7 @@ class Registry:
         """
         for _ in range(MAX_UPDATE_RETRIES):
             current = await self._current(res, namespace, name)
-            desired = mutate(deep_copy(current.obj))
+            desired = mutate(orjson.loads(current.raw))
             if hasattr(desired, "__await__"):
                 desired = await desired  # type: ignore[misc]
             wanted_rv = precondition_rv or (desired.get("metadata") or {}).get(
@@ -253,7 +262,7 @@ class Registry:
         for _ in range(MAX_UPDATE_RETRIES):
             current = await self._current(res, namespace, name)
             objectmeta.check_delete_preconditions(res, current.obj, options)
-            marked = objectmeta.mark_for_deletion(res, deep_copy(current.obj), options)
+            marked = objectmeta.mark_for_deletion(res, orjson.loads(current.raw), options)
             if marked is None:
                 return await self._delete_now(res, namespace, name, current, ctx), True
             if marked == current.obj or ctx.dry_run:

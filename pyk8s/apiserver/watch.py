@@ -8,7 +8,6 @@ answers an ERROR event with 410 when the revision is older than the history held
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
@@ -149,24 +148,30 @@ async def _pump(
     bookmarks: bool,
 ) -> None:
     deadline = time.monotonic() + timeout if timeout else None
-    next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+    next_bookmark = time.monotonic() + BOOKMARK_INTERVAL if bookmarks else None
     queue = watcher.queue
     while True:
-        now = time.monotonic()
-        wait = next_bookmark - now
-        if deadline is not None:
-            wait = min(wait, deadline - now)
-            if wait <= 0:
-                return
-        try:
-            ev = await asyncio.wait_for(queue.get(), max(wait, 0.0))
-        except TimeoutError:
-            if bookmarks and time.monotonic() >= next_bookmark:
-                await resp.write(enc.bookmark(cache.revision))
-                next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
-            continue
+        if queue.empty():
+            wake = min((t for t in (deadline, next_bookmark) if t is not None), default=None)
+            try:
+                if wake is None:
+                    ev = await queue.get()
+                else:
+                    async with asyncio.timeout(max(wake - time.monotonic(), 0.0)):
+                        ev = await queue.get()
+            except TimeoutError:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    return
+                if next_bookmark is not None and now >= next_bookmark:
+                    await resp.write(enc.bookmark(cache.revision))
+                    next_bookmark = now + BOOKMARK_INTERVAL
+                continue
+        else:
+            ev = queue.get_nowait()
         if ev is None:
             return  # the watcher was dropped (too slow) or the server is stopping
+        # Everything already queued goes out in one write.
         lines = [enc.line(ev.type, ev)]
         while not queue.empty():
             more = queue.get_nowait()
@@ -175,8 +180,3 @@ async def _pump(
                 return
             lines.append(enc.line(more.type, more))
         await resp.write(b"".join(lines))
-
-
-async def close_quietly(resp: web.StreamResponse) -> None:
-    with contextlib.suppress(Exception):
-        await resp.write_eof()

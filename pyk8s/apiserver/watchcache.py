@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,14 +30,27 @@ HISTORY = 20_000
 MAX_PENDING = 50_000
 
 
-@dataclass(slots=True)
 class Entry:
-    """One stored object at one revision. `obj` is shared and must never be mutated."""
+    """One stored object at one revision: its wire bytes, and the decoded object on demand.
 
-    key: str
-    obj: dict[str, Any]
-    raw: bytes
-    rv: int
+    Most watchers and list requests need only the bytes; the object is decoded the
+    first time a selector, printer or writer asks for it. `obj` is shared and must
+    never be mutated.
+    """
+
+    __slots__ = ("key", "raw", "rv", "_obj")
+
+    def __init__(self, key: str, obj: dict[str, Any] | None, raw: bytes, rv: int) -> None:
+        self.key = key
+        self.raw = raw
+        self.rv = rv
+        self._obj = obj
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        if self._obj is None:
+            self._obj = orjson.loads(self.raw)
+        return self._obj
 
 
 @dataclass(slots=True)
@@ -47,7 +61,20 @@ class CacheEvent:
     rv: int
 
 
+# The store writes every object as {"apiVersion":..,"kind":..,"metadata":{..},..}
+# (registry.encode_for_store), without a resourceVersion: it is spliced in here.
+_STORED_HEAD = re.compile(rb'^\{"apiVersion":"[^"\\]*","kind":"[^"\\]*","metadata":\{')
+
+
 def decode_entry(key: str, value: bytes, rv: int) -> Entry:
+    head = _STORED_HEAD.match(value)
+    if head is not None:
+        at = head.end()
+        sep = b"" if value[at : at + 1] == b"}" else b","
+        raw = b"".join(
+            (value[:at], b'"resourceVersion":"', str(rv).encode(), b'"', sep, value[at:])
+        )
+        return Entry(key, None, raw, rv)
     obj = orjson.loads(value)
     obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
     return Entry(key, obj, orjson.dumps(obj), rv)

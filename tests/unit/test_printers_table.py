@@ -86,7 +86,7 @@ def test_table_envelope_with_partial_object_metadata() -> None:
         "apiVersion": "meta.k8s.io/v1",
         "metadata": NODE["metadata"],
     }
-    assert row["object"]["metadata"] is not NODE["metadata"]  # a copy, safe to mutate
+    assert row["object"]["metadata"] is NODE["metadata"]  # shared: tables are serialised at once
     assert "conditions" not in row
 
 

@@ -11,7 +11,6 @@ Name and Created At.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from pyk8s.api.printers import apps, batch, core, events, other, pod
@@ -63,7 +62,8 @@ def _row_object(obj: dict[str, Any], include_object: str) -> dict[str, Any] | No
     return {
         "kind": "PartialObjectMetadata",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": copy.deepcopy(obj.get("metadata") or {}),
+        # Shared, not copied: a Table is serialised at once and never changed.
+        "metadata": obj.get("metadata") or {},
     }
 
 

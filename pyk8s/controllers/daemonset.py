@@ -22,14 +22,8 @@ from pyk8s.client import is_already_exists, is_conflict, is_not_found
 from pyk8s.controllers import daemonset_util as du
 from pyk8s.controllers.base import Controller
 from pyk8s.controllers.expectations import Expectations
-from pyk8s.controllers.ownerrefs import (
-    controller_ref,
-    is_pod_available,
-    is_pod_ready,
-    metadata_patch,
-    owner_refs,
-    seconds_until_available,
-)
+from pyk8s.controllers.ownerrefs import controller_ref, metadata_patch, owner_refs
+from pyk8s.controllers.podutil import is_pod_available, is_pod_ready, seconds_until_available
 from pyk8s.machinery import labels, meta
 
 Obj = dict[str, Any]

@@ -8,12 +8,9 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from pyk8s.controllers.ownerrefs import (
-    compute_hash,
-    controller_ref,
-    is_pod_available,
-    scaled_value,
-)
+from pyk8s.controllers.hashing import compute_hash
+from pyk8s.controllers.ownerrefs import controller_ref, scaled_value
+from pyk8s.controllers.podutil import is_pod_available
 from pyk8s.machinery import labels, meta
 
 Obj = dict[str, Any]

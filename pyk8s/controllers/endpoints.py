@@ -13,7 +13,8 @@ from typing import Any
 
 from pyk8s.client import is_already_exists, is_conflict, is_not_found
 from pyk8s.controllers.base import Controller
-from pyk8s.controllers.ownerrefs import is_pod_ready, is_terminal
+from pyk8s.controllers.ownerrefs import is_terminal
+from pyk8s.controllers.podutil import is_pod_ready
 from pyk8s.machinery import labels, meta
 
 Obj = dict[str, Any]

@@ -26,7 +26,8 @@ from pyk8s.controllers.endpoints import (
     service_selector,
     should_pod_be_in_endpoints,
 )
-from pyk8s.controllers.ownerrefs import controller_ref, is_pod_ready
+from pyk8s.controllers.ownerrefs import controller_ref
+from pyk8s.controllers.podutil import is_pod_ready
 from pyk8s.machinery import meta
 
 Obj = dict[str, Any]

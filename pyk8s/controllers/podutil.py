@@ -60,8 +60,9 @@ def pod_ready_time(pod: Obj) -> datetime | None:
     return _time(cond.get("lastTransitionTime"))
 
 
-def is_pod_available(pod: Obj, min_ready_seconds: int, now: datetime) -> bool:
+def is_pod_available(pod: Obj, min_ready_seconds: int, now: datetime | None = None) -> bool:
     """Ready, and ready for more than min_ready_seconds (upstream's IsPodAvailable)."""
+    now = now or meta.now()
     if not is_pod_ready(pod):
         return False
     if not min_ready_seconds:
@@ -69,6 +70,15 @@ def is_pod_available(pod: Obj, min_ready_seconds: int, now: datetime) -> bool:
     since = pod_ready_time(pod)
     # Upstream's test is strict: lastTransitionTime + minReadySeconds before now.
     return since is not None and since.timestamp() + min_ready_seconds < now.timestamp()
+
+
+def seconds_until_available(pod: Obj, min_ready_seconds: int, now: datetime | None = None) -> float:
+    """For a ready pod not yet available: how long until it is (0 if it already is)."""
+    since = pod_ready_time(pod)
+    if since is None or min_ready_seconds <= 0:
+        return 0.0
+    elapsed = ((now or meta.now()) - since).total_seconds()
+    return max(0.0, min_ready_seconds - elapsed)
 
 
 def is_active(pod: Obj) -> bool:

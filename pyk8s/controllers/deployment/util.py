@@ -8,13 +8,11 @@ template comparison, replica counts and the orderings the controller scales in.
 from __future__ import annotations
 
 import copy
-import math
-import struct
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
+from pyk8s.controllers.hashing import compute_hash, fnv32a, safe_encode_string  # noqa: F401 - re-exported
+from pyk8s.controllers.ownerrefs import scaled_value
 from pyk8s.machinery import meta
 
 Obj = dict[str, Any]
@@ -35,33 +33,8 @@ MAX_REV_HISTORY_CHARS = 2000
 # progressDeadlineSeconds of MaxInt32 means "no deadline".
 MAX_INT32 = 2**31 - 1
 
-_SAFE_ALPHABET = meta.NAME_ALPHABET  # util/rand's alphanums
-
 
 # ------------------------------------------------------------------ pod-template hash
-
-
-def safe_encode_string(text: str) -> str:
-    """util/rand.SafeEncodeString: map each character onto the vowel-free alphabet."""
-    return "".join(_SAFE_ALPHABET[ord(ch) % len(_SAFE_ALPHABET)] for ch in text)
-
-
-def fnv32a(data: bytes, h: int = 0x811C9DC5) -> int:
-    for byte in data:
-        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
-def compute_hash(template: Obj, collision_count: int | None = None) -> str:
-    """The pod-template-hash: FNV-32a of the template (plus the collision count as
-    upstream appends it, 8 little-endian bytes), its decimal digits safe-encoded.
-
-    Upstream feeds a Go struct dump to the hash; we feed canonical JSON, so values
-    differ from a real cluster's but have the same shape (e.g. `7894b67f`)."""
-    h = fnv32a(orjson.dumps(template, option=orjson.OPT_SORT_KEYS))
-    if collision_count is not None:
-        h = fnv32a(struct.pack("<Q", collision_count & 0xFFFFFFFF), h)
-    return safe_encode_string(str(h))
 
 
 def template_without_hash(template: Obj | None) -> Obj:
@@ -91,20 +64,6 @@ def equal_ignore_hash(t1: Obj | None, t2: Obj | None) -> bool:
 
 
 # ----------------------------------------------------------- maxSurge / maxUnavailable
-
-
-def scaled_value(value: int | str | None, total: int, round_up: bool) -> int:
-    """intstr.GetScaledValueFromIntOrPercent: ints as is, "N%" of total rounded."""
-    if value is None:
-        return 0
-    if isinstance(value, int):
-        return value
-    text = str(value)
-    if not text.endswith("%"):
-        raise ValueError("invalid value for IntOrString: invalid type: string is not a percentage")
-    percent = int(text[:-1])
-    exact = percent * total / 100
-    return math.ceil(exact) if round_up else math.floor(exact)
 
 
 def resolve_fenceposts(surge: Any, unavailable: Any, desired: int) -> tuple[int, int]:

@@ -4,6 +4,10 @@ test fixtures embed).
 
 The controllers and the scheduler reach the API server as any client does, over
 HTTPS on loopback with the admin token: components talk only through the API.
+Test fixtures (pyk8s.testing) set `in_process_clients`: the components' requests
+then go through the same API pipeline (authentication, handlers, watch cache)
+without sockets or TLS, which is most of a start's cost; `credentials` lets them
+reuse one CA and serving certificate across clusters instead of minting new ones.
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ class ControlPlaneConfig:
     cluster_cidr: str = "10.42.0.0/16"
     service_cidr: str = "10.43.0.0/16"
     compact_interval: float = 300.0
+    # Precomputed identity (CA, serving certificate, token); None: the data dir's own,
+    # created on first start.
+    credentials: Credentials | None = None
+    # Controllers and scheduler reach the server in-process (no socket, no TLS).
+    in_process_clients: bool = False
 
 
 class ControlPlane:
@@ -54,7 +63,7 @@ class ControlPlane:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         hosts = [cfg.host] if cfg.host not in ("0.0.0.0", "::") else []
-        self.creds = ensure_credentials(cfg.data_dir, hosts)
+        self.creds = cfg.credentials or ensure_credentials(cfg.data_dir, hosts)
         self.server = APIServer(
             open_store(cfg.data_dir, durable=cfg.durable),
             tokens=[self.creds.token],
@@ -71,8 +80,13 @@ class ControlPlane:
         if cfg.scheduler:
             await self._start_scheduler()
 
-    def new_client(self, user_agent: str) -> Client:
+    def new_client(self, user_agent: str, in_process: bool | None = None) -> Client:
+        """A client of this server; in-process (same loop, no socket) when asked, by
+        default when the config says components use in-process clients."""
         assert self.creds is not None
+        if self.config.in_process_clients if in_process is None else in_process:
+            assert self.server is not None
+            return Client.in_process(self.server, self.creds.token, user_agent=user_agent)
         return Client(
             self.url, token=self.creds.token, ca_file=str(self.creds.ca_file), user_agent=user_agent
         )

@@ -7,7 +7,12 @@ select only its own node and pods, as upstream's kubelet does).
     pool.add(NodeConfig("w1-k8s"), SimRuntime())
     await pool.start()          # registers every node, then heartbeats
     pool.freeze("w1-k8s")       # its heartbeats stop: the node goes NotReady
+    await pool.join(NodeConfig("w2-k8s"), SimRuntime())   # a node added while running
+    await pool.remove("w2-k8s") # its kubelet stops (the Node object stays)
     await pool.stop()
+
+A pool made with `dynamic=True` (test fixtures) keeps informers that see every
+node and pod even when it starts with a single node, so nodes can join later.
 """
 
 from __future__ import annotations
@@ -50,11 +55,13 @@ class NodePool:
         *,
         clock: Clock | None = None,
         events: bool = True,
+        dynamic: bool = False,
         **worker_options: Any,
     ) -> None:
         self.client = client
         self.clock = clock
         self.events = events
+        self.dynamic = dynamic
         self.worker_options = worker_options
         self.kubelets: dict[str, Kubelet] = {}
         self.node_informer: Informer | None = None
@@ -95,7 +102,7 @@ class NodePool:
 
     def _start_informers(self) -> None:
         node_selector = pod_selector = ""
-        if len(self.kubelets) == 1:
+        if len(self.kubelets) == 1 and not self.dynamic:
             only = next(iter(self.kubelets))
             node_selector, pod_selector = f"metadata.name={only}", f"spec.nodeName={only}"
         else:
@@ -118,6 +125,28 @@ class NodePool:
             if informer is not None:
                 await informer.stop()
         await asyncio.gather(*(k.stop() for k in self.kubelets.values()), return_exceptions=True)
+
+    async def join(self, config: NodeConfig, runtime: Runtime) -> Kubelet:
+        """Add a node to a running pool: register it, then hand it what the informers
+        already hold about it (its Node and the pods bound to it)."""
+        if self.node_informer is None or self.pod_informer is None:
+            raise RuntimeError("join() is for a started pool; use add() before start()")
+        if len(self.kubelets) == 1 and not self.dynamic:
+            raise RuntimeError("this pool's informers only see its one node (use dynamic=True)")
+        kubelet = self.add(config, runtime)
+        await kubelet.start()
+        node = self.node_informer.get(config.name)
+        if node is not None:
+            kubelet.node_changed(node)
+        for pod in self.pod_informer.list():
+            if (pod.get("spec") or {}).get("nodeName") == config.name:
+                kubelet.pod_changed(pod)
+        return kubelet
+
+    async def remove(self, name: str) -> None:
+        """Stop a node's kubelet and forget it (the Node object is left to the caller)."""
+        kubelet = self.kubelets.pop(name)
+        await kubelet.stop()
 
     # -- control --------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ four conditions). Pure functions of a NodeConfig and the time."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import platform
 import uuid
@@ -69,7 +70,9 @@ class NodeConfig:
     kernel_version: str = field(default_factory=platform.release)
 
 
+@functools.lru_cache(maxsize=256)
 def _bytes(quantity: str) -> int:
+    # Cached: every node's status is recomputed each period from the same few strings.
     return parse_quantity(quantity).value()
 
 

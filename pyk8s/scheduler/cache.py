@@ -115,6 +115,7 @@ class NodeCache:
         # Node labels: key -> value -> slots.
         self.label_index: dict[str, dict[str, set[int]]] = {}
         self.generation = 0  # bumped on any node (not pod) change: invalidates node masks
+        self.label_generation = 0  # bumped only when some node's labels (or the node set) change
         # Pods: key -> (PodInfo, slot), and which of them are only assumed.
         self.pods: dict[str, tuple[PodInfo, int]] = {}
         self.assumed: set[str] = set()
@@ -198,12 +199,17 @@ class NodeCache:
 
     def _set_node(self, idx: int, node: Obj) -> None:
         self.generation += 1
-        self._unindex_labels(idx)
+        labels = dict((node.get("metadata") or {}).get("labels") or {})
+        if not self.valid[idx] or labels != self.labels[idx]:
+            # Re-indexed only on a real change, so label_index's order (the domain ids
+            # plugins cache per label_generation) stays put otherwise.
+            self.label_generation += 1
+            self._unindex_labels(idx)
+            self.labels[idx] = labels
+            for key, value in labels.items():
+                self.label_index.setdefault(key, {}).setdefault(value, set()).add(idx)
         self.nodes[idx] = node
         self.valid[idx] = True
-        self.labels[idx] = dict((node.get("metadata") or {}).get("labels") or {})
-        for key, value in self.labels[idx].items():
-            self.label_index.setdefault(key, {}).setdefault(value, set()).add(idx)
         self.unschedulable[idx] = bool((node.get("spec") or {}).get("unschedulable"))
         self.taint_set[idx] = self._taint_id(node_taints(node))
         cpu, mem, eph, pods = node_allocatable(node)
@@ -233,6 +239,7 @@ class NodeCache:
         if idx is None:
             return
         self.generation += 1
+        self.label_generation += 1
         self._unindex_labels(idx)
         self.labels[idx] = {}
         self.valid[idx] = False

@@ -78,15 +78,21 @@ def _constraints(pod: PodInfo, action: str) -> list[Constraint]:
 
 
 def domain_ids(cache: NodeCache, key: str) -> np.ndarray:
-    """Per slot, an id of its value for `key` (-1: no such label), cached per node generation."""
+    """Per slot, an id of its value for `key` (-1: no such label), cached until some
+    node's labels change (taint or status changes keep it: 5,000 nodes flapping
+    Ready made this a rebuild per pod)."""
     cached = cache.plugin_cache.setdefault("pts_domains", {})
     hit = cached.get(key)
-    if hit is not None and hit[0] == cache.generation and len(hit[1]) == cache.size:
+    if hit is not None and hit[0] == cache.label_generation and len(hit[1]) == cache.size:
         return hit[1]
     ids = np.full(cache.size, -1, dtype=np.int64)
-    for i, slots in enumerate(cache.label_index.get(key, {}).values()):
-        ids[np.fromiter(slots, dtype=np.int64)] = i
-    cached[key] = (cache.generation, ids)
+    values = cache.label_index.get(key, {}).values()
+    # One fancy-index assignment for all values (hostname has one value per node).
+    slots = [slot for group in values for slot in group]
+    value_ids = [i for i, group in enumerate(values) for _ in group]
+    if slots:
+        ids[np.array(slots, dtype=np.int64)] = np.array(value_ids, dtype=np.int64)
+    cached[key] = (cache.label_generation, ids)
     return ids
 
 

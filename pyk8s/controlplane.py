@@ -2,12 +2,12 @@
 started and stopped together (what `pyk8s server` runs, and what `pyk8s up` and
 test fixtures embed).
 
-The controllers and the scheduler reach the API server as any client does, over
-HTTPS on loopback with the admin token: components talk only through the API.
-Test fixtures (pyk8s.testing) set `in_process_clients`: the components' requests
-then go through the same API pipeline (authentication, handlers, watch cache)
-without sockets or TLS, which is most of a start's cost; `credentials` lets them
-reuse one CA and serving certificate across clusters instead of minting new ones.
+The controllers and the scheduler reach the API server only through the API, with
+the admin token. Embedded in the server's process they use the in-process
+transport: the same request pipeline (authentication, handlers, watch cache)
+without sockets or TLS, which was most of their cost over loopback HTTPS
+(`in_process_clients=False` puts them back on HTTPS). `credentials` lets test
+fixtures reuse one CA and serving certificate across clusters.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class ControlPlaneConfig:
     # created on first start.
     credentials: Credentials | None = None
     # Controllers and scheduler reach the server in-process (no socket, no TLS).
-    in_process_clients: bool = False
+    in_process_clients: bool = True
 
 
 class ControlPlane:

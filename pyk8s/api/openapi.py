@@ -165,9 +165,11 @@ def _kind_gvks(resources: list[ResourceType]) -> dict[str, list[dict[str, str]]]
 class _Refs:
     """A `ref` callback that remembers what the paths reference."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, known: set[str] | None = None) -> None:
         self.prefix = prefix
         self.names: set[str] = set()
+        # Definitions outside the type schema that the document carries (custom resources).
+        self.known: set[str] = known or set()
 
     def __call__(self, name: str) -> dict[str, Any]:
         self.names.add(name)
@@ -196,12 +198,17 @@ def openapi_v3_document(
 ) -> dict[str, Any]:
     """The OpenAPI 3.0 document of one group-version (`/openapi/v3/apis/<g>/<v>`)."""
     resources = _gv_resources(table, group, version)
-    refs = _Refs(V3_PREFIX)
+    custom = {name: s for r in resources for name, s in r.openapi_schemas.items()}
+    refs = _Refs(V3_PREFIX, set(custom))
     paths = op.resource_list_path(group, version, refs)
     for res in resources:
         paths.update(op.resource_paths(res, refs))
     gvks = _kind_gvks(resources)
-    return _v3(info_version, paths, _schemas(refs.names | set(gvks), gvks, True))
+    roots = refs.names | set(gvks)
+    if custom:
+        # Custom resource schemas reference the standard metadata types.
+        roots |= {META + "ObjectMeta", META + "ListMeta"}
+    return _v3(info_version, paths, {**_schemas(roots, gvks, True), **custom})
 
 
 def _get_op(op_id: str, tag: str, ref: _Refs, schema: str) -> dict[str, Any]:

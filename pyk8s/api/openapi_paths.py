@@ -102,7 +102,8 @@ def _gvk(group: str, version: str, kind: str) -> dict[str, str]:
 
 
 def _json(ref: Ref, name: str | None) -> dict[str, Any]:
-    if name is None or name not in definitions():
+    # `ref.known`: definitions the document carries besides the type schema's.
+    if name is None or (name not in definitions() and name not in getattr(ref, "known", ())):
         return {"schema": {"type": "string"}}
     return {"schema": ref(name)}
 
@@ -186,6 +187,8 @@ def resource_paths(res: ResourceType, ref: Ref) -> dict[str, dict[str, Any]]:
     gvk = _gvk(res.group, res.version, res.kind)
     kind_def = res.definition or _kind_def(res.group, res.version, res.kind)
     list_def = _kind_def(res.group, res.version, res.list_kind)
+    if list_def is None and res.definition + "List" in res.openapi_schemas:
+        list_def = res.definition + "List"
     ns_part = "/namespaces/{namespace}" if res.namespaced else ""
     coll = f"{base_path(res.group, res.version)}{ns_part}/{res.plural}"
     common = [PRETTY]

@@ -42,10 +42,16 @@ class ResourceType:
     strategy: Strategy = field(default_factory=Strategy)
     # Extra field selectors beyond metadata.name / metadata.namespace: name -> getter.
     selectable_fields: dict[str, Callable[[dict[str, Any]], str]] = field(default_factory=dict)
+    # Names that differ from the kind's defaults (custom resources choose their own).
+    singular_name: str = ""
+    list_kind_name: str = ""
+    # OpenAPI v3 schemas this resource brings itself (definition name -> schema), for
+    # kinds the type schema does not know (custom resources).
+    openapi_schemas: dict[str, Any] = field(default_factory=dict)
 
     @property
     def singular(self) -> str:
-        return self.kind.lower()
+        return self.singular_name or self.kind.lower()
 
     @property
     def api_version(self) -> str:
@@ -53,7 +59,7 @@ class ResourceType:
 
     @property
     def list_kind(self) -> str:
-        return self.kind + "List"
+        return self.list_kind_name or self.kind + "List"
 
     @property
     def group_resource(self) -> str:
@@ -499,6 +505,19 @@ def builtin_resources() -> list[ResourceType]:
                 f"regarding.{f}": _spec_path("regarding", f)
                 for f in ("kind", "namespace", "name", "uid")
             },
+        ),
+        # apiextensions.k8s.io/v1
+        r(
+            "apiextensions.k8s.io",
+            "v1",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            False,
+            ["crd", "crds"],
+            ["api-extensions"],
+            list(ALL_VERBS),
+            dict([_status("apiextensions.k8s.io", "v1", "CustomResourceDefinition")]),
+            "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
         ),
         # discovery.k8s.io/v1
         r(

@@ -30,6 +30,13 @@ class Strategy:
     # Whether the kind has a status subresource; if so, writes to the main resource
     # ignore status, and writes to /status ignore everything else.
     has_status: bool = False
+    # Whether metadata.generation tracks changes for this kind (built-in kinds are listed
+    # in the registry's GENERATION_KINDS; custom resources always track it).
+    tracks_generation: bool = False
+    # Set when objects of several versions share one storage (a custom resource with
+    # more than one version): reads rewrite the stored apiVersion to the served one.
+    convertible: bool = False
+    storage_api_version: str = ""
 
     def default(self, obj: Obj) -> None:
         """Fill upstream's defaults in place (spec and template fields)."""
@@ -50,6 +57,10 @@ class Strategy:
                 new["status"] = old["status"]
             else:
                 new.pop("status", None)
+
+    def prepare_for_delete(self, obj: Obj) -> None:
+        """Change an object on its first DELETE, before deletion is decided (e.g. a CRD
+        gains its cleanup finalizer)."""
 
     def validate(self, obj: Obj) -> list[Cause]:
         return []

@@ -79,6 +79,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     if path.startswith("/openapi/v3/"):
         return _openapi_v3_doc(server, request)
     info = rq.resolve(server.table, request.method, path, request.query)
+    if info is None and await server.cache.wait_fresh():
+        # A resource created a moment ago (a CRD's) is served once the cache has it.
+        info = rq.resolve(server.table, request.method, path, request.query)
     if info is None:
         return _discovery_or_404(server, request)
     return await handlers.handle_resource(server, request, info)

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from pyk8s.api import schema
 from pyk8s.api.resources import ResourceType
-from pyk8s.apiserver import listing, response, subresources
+from pyk8s.apiserver import conversion, listing, response, subresources
 from pyk8s.apiserver import request as rq
 from pyk8s.apiserver.registry import Context
 from pyk8s.apiserver.watch import serve_watch
@@ -45,13 +45,22 @@ def check_fields(res: ResourceType, obj: Obj, mode: str, ctx: Context) -> None:
     """
     node = schema.schema_for_kind(res.group, res.version, res.kind)
     if node is None:
+        # Kinds with a schema of their own (custom resources) prune themselves and
+        # report what they dropped; type errors are theirs to report on validation.
+        prune = getattr(res.strategy, "prune_unknown", None)
+        if prune is not None:
+            _report_unknown(res, prune(obj), mode, ctx)
         return
     problems = schema.type_errors(obj, node)
     if problems:
         raise errors.bad_request(
             f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {problems[0]}'
         )
-    unknown = schema.unknown_fields(obj, node)
+    _report_unknown(res, schema.unknown_fields(obj, node), mode, ctx)
+    schema.prune(obj, node)
+
+
+def _report_unknown(res: ResourceType, unknown: list[str], mode: str, ctx: Context) -> None:
     if not unknown:
         return
     texts = [f'unknown field "{p}"' for p in unknown]
@@ -62,7 +71,6 @@ def check_fields(res: ResourceType, obj: Obj, mode: str, ctx: Context) -> None:
         )
     if mode == "Warn":
         ctx.warnings.extend(texts)
-    schema.prune(obj, node)
 
 
 async def handle_resource(
@@ -90,7 +98,7 @@ async def _get(server: APIServer, request: web.Request, info: rq.RequestInfo) ->
         )
     if rq.wants_partial_metadata(accept):
         return response.json_response(response.partial_metadata(entry.obj))
-    return response.json_response(entry.raw)
+    return response.json_response(conversion.served_raw(info.res, entry.raw))
 
 
 async def _list(
@@ -113,10 +121,11 @@ async def _list(
         return response.json_response(
             response.partial_metadata_list(result.entries, result.revision, result.cont)
         )
+    entries = result.entries
+    if conversion.converts(info.res):
+        entries = [conversion.served_entry(info.res, e) for e in entries]
     return response.json_response(
-        response.list_bytes(
-            info.res, result.entries, result.revision, result.cont, result.remaining
-        )
+        response.list_bytes(info.res, entries, result.revision, result.cont, result.remaining)
     )
 
 
@@ -252,7 +261,7 @@ async def _delete(
     res = info.res
     obj, deleted = await server.registry.delete(res, info.namespace, info.name, options, ctx)
     if not deleted or (res.group, res.kind) in _RETURNS_OBJECT:
-        return response.json_response(obj)
+        return response.json_response(conversion.served(res, obj))
     return response.json_response(
         response.success_status(res, info.name, obj["metadata"].get("uid", ""))
     )

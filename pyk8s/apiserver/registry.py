@@ -18,7 +18,7 @@ import orjson
 
 from pyk8s.api.resources import ResourceType
 from pyk8s.api.strategy import StatusStrategy
-from pyk8s.apiserver import objectmeta
+from pyk8s.apiserver import conversion, objectmeta
 from pyk8s.apiserver.watchcache import Entry, WatchCache, decode_entry
 from pyk8s.machinery import errors
 from pyk8s.store.interface import (
@@ -59,6 +59,10 @@ class Context:
     dry_run: bool = False
     field_manager: str = ""
     warnings: list[str] = field(default_factory=list)
+
+
+def tracks_generation(res: ResourceType) -> bool:
+    return (res.group, res.kind) in GENERATION_KINDS or res.strategy.tracks_generation
 
 
 def deep_copy(obj: Obj) -> Obj:
@@ -105,11 +109,19 @@ class Registry:
         return (await self.get_entry(res, namespace, name)).obj
 
     async def _current(self, res: ResourceType, namespace: str, name: str) -> Entry:
-        """The object as the store has it now (not the cache), for compare-and-swap."""
-        kv = await self.store.get(res.key(namespace, name))
-        if kv is None:
+        """The object as of the store's current revision, for compare-and-swap.
+
+        Read from the watch cache once it has caught up with the store (no thread
+        hand-off); a write that lands in between fails the compare and is retried."""
+        if not await self.cache.wait_fresh():
+            kv = await self.store.get(res.key(namespace, name))
+            if kv is None:
+                raise errors.not_found(res.plural, res.group, name)
+            return decode_entry(kv.key, kv.value, kv.mod_revision)
+        entry = self.cache.cache(res.store_prefix()).objects.get(res.key(namespace, name))
+        if entry is None:
             raise errors.not_found(res.plural, res.group, name)
-        return decode_entry(kv.key, kv.value, kv.mod_revision)
+        return entry
 
     async def _check_namespace_open(self, namespace: str) -> None:
         """Creates need an existing namespace that is not terminating (NamespaceLifecycle)."""
@@ -151,7 +163,7 @@ class Registry:
             await self._check_namespace_open(namespace)
         if meta.get("resourceVersion"):
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
-        objectmeta.fill_for_create(res, obj, (res.group, res.kind) in GENERATION_KINDS)
+        objectmeta.fill_for_create(res, obj, tracks_generation(res))
         strategy = res.strategy
         strategy.default(obj)
         strategy.prepare_for_create(obj)
@@ -167,7 +179,9 @@ class Registry:
                 raise errors.already_exists(res.plural, res.group, name)
             return obj
         try:
-            kv = await self.store.create(res.key(namespace, name), encode_for_store(obj))
+            kv = await self.store.create(
+                res.key(namespace, name), encode_for_store(conversion.stored(res, obj))
+            )
         except KeyExistsError:
             raise errors.already_exists(res.plural, res.group, name) from None
         obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
@@ -193,7 +207,7 @@ class Registry:
         """
         for _ in range(MAX_UPDATE_RETRIES):
             current = await self._current(res, namespace, name)
-            desired = mutate(orjson.loads(current.raw))
+            desired = mutate(orjson.loads(conversion.served_raw(res, current.raw)))
             if hasattr(desired, "__await__"):
                 desired = await desired  # type: ignore[misc]
             wanted_rv = precondition_rv or (desired.get("metadata") or {}).get(
@@ -201,16 +215,19 @@ class Registry:
             )
             if wanted_rv and wanted_rv != str(current.rv):
                 raise errors.conflict_modified(res.plural, res.group, name)
-            new = self._prepare_update(res, namespace, name, desired, current.obj, subresource)
-            if new == current.obj:
-                return current.obj  # a no-op update writes nothing, as upstream
+            old = conversion.served(res, current.obj)
+            new = self._prepare_update(res, namespace, name, desired, old, subresource)
+            if new == old:
+                return old  # a no-op update writes nothing, as upstream
             if objectmeta.should_delete_on_update(res, new):
                 return await self._delete_now(res, namespace, name, current, ctx)
             if ctx.dry_run:
                 return new
             try:
                 kv = await self.store.update(
-                    res.key(namespace, name), encode_for_store(new), current.rv
+                    res.key(namespace, name),
+                    encode_for_store(conversion.stored(res, new)),
+                    current.rv,
                 )
             except RevisionMismatchError:
                 # Lost a race: re-read. A client-named resourceVersion fails the check above.
@@ -243,7 +260,7 @@ class Registry:
             causes += strategy.validate(new) + strategy.validate_update(new, old)
         if causes:
             raise errors.invalid(res.kind, res.group, name, causes)
-        if (res.group, res.kind) in GENERATION_KINDS and strategy.generation_changed(new, old):
+        if tracks_generation(res) and strategy.generation_changed(new, old):
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         # The stored object carries no resourceVersion; equality tests ignore it.
         meta["resourceVersion"] = old["metadata"].get("resourceVersion", "")
@@ -262,7 +279,10 @@ class Registry:
         for _ in range(MAX_UPDATE_RETRIES):
             current = await self._current(res, namespace, name)
             objectmeta.check_delete_preconditions(res, current.obj, options)
-            marked = objectmeta.mark_for_deletion(res, orjson.loads(current.raw), options)
+            doc = orjson.loads(current.raw)
+            if not doc["metadata"].get("deletionTimestamp"):
+                res.strategy.prepare_for_delete(doc)
+            marked = objectmeta.mark_for_deletion(res, doc, options)
             if marked is None:
                 return await self._delete_now(res, namespace, name, current, ctx), True
             if marked == current.obj or ctx.dry_run:

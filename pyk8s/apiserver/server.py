@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from pyk8s.api.resources import ResourceTable
+from pyk8s.apiextensions.crdregistry import CRDRegistry
 from pyk8s.apiserver.app import make_app
 from pyk8s.apiserver.eviction import Evictions
 from pyk8s.apiserver.registry import Context, Registry
@@ -53,6 +54,7 @@ class APIServer:
         self.cache = WatchCache(store)
         self.registry = Registry(store, self.cache)
         self.evictions = Evictions(self)
+        self.crds = CRDRegistry(self)
         # Serves pods/log, exec, attach, portforward once node agents exist.
         self.node_proxy: Callable[..., Any] | None = None
         self.compact_interval = compact_interval
@@ -78,6 +80,7 @@ class APIServer:
         await self.store.start()
         await self.cache.start()
         await self._bootstrap()
+        self.crds.start()
         if self.compact_interval > 0:
             self._tasks.append(asyncio.create_task(self._compactor(), name="compactor"))
 
@@ -130,6 +133,7 @@ class APIServer:
         self.cache.compacted(revision)
 
     async def stop(self) -> None:
+        await self.crds.stop()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:

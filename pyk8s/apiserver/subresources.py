@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from pyk8s.apiserver import handlers, response
+from pyk8s.apiserver import conversion, handlers, response
 from pyk8s.apiserver import request as rq
 from pyk8s.apiserver.registry import Context
 from pyk8s.machinery import errors, labels, meta
@@ -53,7 +53,7 @@ async def _status(
 ) -> web.StreamResponse:
     if verb == "get":
         entry = await server.registry.get_entry(info.res, info.namespace, info.name)
-        return response.json_response(entry.raw)
+        return response.json_response(conversion.served_raw(info.res, entry.raw))
     if verb == "update":
         return await handlers._update(server, request, info)
     return await handlers._patch(server, request, info)
@@ -71,7 +71,38 @@ def _selector_string(obj: Obj) -> str:
     return str(labels.selector_from_label_selector(sel))
 
 
-def to_scale(obj: Obj) -> Obj:
+def _dotted(obj: Obj, path: str) -> Any:
+    cur: Any = obj
+    for part in path.strip(".").split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+def _set_dotted(obj: Obj, path: str, value: Any) -> None:
+    parts = path.strip(".").split(".")
+    cur = obj
+    for part in parts[:-1]:
+        nxt = cur.get(part)
+        if not isinstance(nxt, dict):
+            nxt = cur[part] = {}
+        cur = nxt
+    cur[parts[-1]] = value
+
+
+def to_scale(obj: Obj, paths: Obj | None = None) -> Obj:
+    """The autoscaling/v1 Scale of an object; `paths` are a custom resource's scale paths
+    (specReplicasPath, statusReplicasPath, labelSelectorPath)."""
+    if paths:
+        scale = to_scale({"metadata": obj["metadata"]})
+        scale["spec"]["replicas"] = _dotted(obj, paths["specReplicasPath"]) or 0
+        scale["status"]["replicas"] = _dotted(obj, paths.get("statusReplicasPath", "")) or 0
+        selector = (
+            _dotted(obj, paths["labelSelectorPath"]) if paths.get("labelSelectorPath") else None
+        )
+        scale["status"]["selector"] = selector if isinstance(selector, str) else ""
+        return scale
     md = obj["metadata"]
     return {
         "kind": "Scale",
@@ -110,9 +141,10 @@ def _scale_replicas(scale: Any, name: str) -> int:
 async def _scale(
     server: APIServer, request: web.Request, info: rq.RequestInfo, verb: str
 ) -> web.StreamResponse:
+    paths = getattr(info.res.strategy, "scale_paths", None)
     if verb == "get":
         entry = await server.registry.get_entry(info.res, info.namespace, info.name)
-        return response.json_response(to_scale(entry.obj))
+        return response.json_response(to_scale(entry.obj, paths))
     ctx = Context(dry_run=rq.dry_run(request.query))
     body = await rq.read_body(request)
     if verb == "update":
@@ -123,20 +155,23 @@ async def _scale(
         desired_scale = None
 
     def mutate(current: Obj) -> Obj:
-        scale = to_scale(current)
+        scale = to_scale(current, paths)
         if patch_kind:
             new_scale = handlers.apply_patch(_SCALE_RES, patch_kind, scale, patch_body)
         else:
             new_scale = desired_scale
         replicas = _scale_replicas(new_scale, info.name)
-        current.setdefault("spec", {})["replicas"] = replicas
+        if paths:
+            _set_dotted(current, paths["specReplicasPath"], replicas)
+        else:
+            current.setdefault("spec", {})["replicas"] = replicas
         wanted = ((new_scale or {}).get("metadata") or {}).get("resourceVersion")
         if wanted:
             current["metadata"]["resourceVersion"] = wanted
         return current
 
     updated = await server.registry.update(info.res, info.namespace, info.name, mutate, ctx)
-    return response.json_response(to_scale(updated))
+    return response.json_response(to_scale(updated, paths))
 
 
 class _ScaleRes:

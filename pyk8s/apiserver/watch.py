@@ -16,6 +16,7 @@ from aiohttp import web
 
 from pyk8s.api.resources import ResourceType
 from pyk8s.apiserver import listing, response
+from pyk8s.apiserver.conversion import served_raw
 from pyk8s.apiserver.watchcache import CacheEvent, WatchCache, Watcher
 from pyk8s.machinery import errors
 
@@ -45,7 +46,8 @@ class _Encoder:
                 orjson.dumps({"type": ev_type, "object": response.partial_metadata(ev.entry.obj)})
                 + b"\n"
             )
-        return b'{"type":"' + ev_type.encode() + b'","object":' + ev.entry.raw + b"}\n"
+        raw = served_raw(self.res, ev.entry.raw)
+        return b'{"type":"' + ev_type.encode() + b'","object":' + raw + b"}\n"
 
     def bookmark(self, rv: int, initial_end: bool = False) -> bytes:
         md: dict[str, Any] = {"resourceVersion": str(rv)}

@@ -271,6 +271,11 @@ class Client:
 
     # -- plumbing -------------------------------------------------------------
 
+    async def discover(self, api_version: str) -> Obj:
+        """The APIResourceList of a group-version ("v1" or "example.com/v1")."""
+        path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+        return await self._request("GET", path)
+
     async def _request(
         self,
         method: str,

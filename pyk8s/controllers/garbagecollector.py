@@ -24,6 +24,7 @@ from typing import Any
 
 from pyk8s.api.resources import ResourceType, builtin_resources
 from pyk8s.client import is_conflict, is_not_found, object_key
+from pyk8s.client.resource import ResourceRef
 from pyk8s.controllers.base import Controller
 from pyk8s.controllers.ownerrefs import finalizers_of, metadata_patch, owner_refs, refs_without
 from pyk8s.machinery import meta
@@ -119,14 +120,48 @@ class GarbageCollector(Controller):
     def setup(self) -> None:
         self.graph = Graph()
         self.informers = {}
+        # Kinds found through discovery (custom resources named as owners).
+        self.discovered: dict[tuple[str, str], ResourceRef] = {}
         for res in collected_resources():
-            inf = self.factory.informer(res)
-            self.informers[(res.group, res.plural)] = inf
-            inf.add_handler(
-                on_add=functools.partial(self._on_add, res),
-                on_update=functools.partial(self._on_update, res),
-                on_delete=self._on_delete,
-            )
+            self._watch(res)
+
+    def _watch(self, res: Any) -> Any:
+        inf = self.factory.informer(res)
+        self.informers[(res.group, res.plural)] = inf
+        inf.add_handler(
+            on_add=functools.partial(self._on_add, res),
+            on_update=functools.partial(self._on_update, res),
+            on_delete=self._on_delete,
+        )
+        return inf
+
+    async def _resolve(self, ref: Obj) -> Any:
+        """The resource an ownerReference names: a built-in one, or one found through
+        discovery, which the collector then watches too (as upstream's collector
+        monitors every discovered resource)."""
+        res = resource_for_ref(ref)
+        if res is not None:
+            return res
+        group, _, version = (ref.get("apiVersion") or "").rpartition("/")
+        kind = ref.get("kind", "")
+        found = self.discovered.get((group, kind))
+        if found is not None:
+            return found
+        try:
+            doc = await self.client.discover(ref.get("apiVersion") or "")
+        except Exception as e:
+            if is_not_found(e):
+                return None
+            raise
+        for entry in doc.get("resources") or []:
+            if entry.get("kind") == kind and "/" not in entry.get("name", ""):
+                found = ResourceRef(
+                    group, version, entry["name"], bool(entry.get("namespaced")), kind
+                )
+                self.discovered[(group, kind)] = found
+                self._watch(found).start()
+                return found
+        return None
 
     # -- handlers ---------------------------------------------------------------------
 
@@ -228,7 +263,7 @@ class GarbageCollector(Controller):
 
     async def _owner_from_api(self, dependent: Obj, ref: Obj) -> Obj | None:
         """The informers may lag behind a fresh owner: ask the API before calling it gone."""
-        res = resource_for_ref(ref)
+        res = await self._resolve(ref)
         if res is None:
             # A kind we cannot look up: leave the reference alone (upstream retries).
             return {"metadata": {"uid": ref["uid"]}}

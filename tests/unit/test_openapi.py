@@ -27,9 +27,9 @@ def apps(table) -> dict[str, Any]:
 def _refs(node: Any):
     if isinstance(node, dict):
         for k, v in node.items():
-            if k == "$ref":
+            if k == "$ref" and isinstance(v, str):
                 yield v
-            else:
+            else:  # (JSONSchemaProps has a *property* named "$ref")
                 yield from _refs(v)
     elif isinstance(node, list):
         for v in node:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyk8s.api.kinds._base import KindStrategy
 from pyk8s.api.kinds.batch import CronJobStrategy, JobStrategy
 from pyk8s.api.kinds.configmap import ConfigMapStrategy, SecretStrategy
+from pyk8s.api.kinds.crd import CustomResourceDefinitionStrategy
 from pyk8s.api.kinds.daemonset import DaemonSetStrategy
 from pyk8s.api.kinds.deployment import DeploymentStrategy
 from pyk8s.api.kinds.event import EventStrategy, EventsV1Strategy
@@ -52,6 +53,7 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("policy", "PodDisruptionBudget"): PodDisruptionBudgetStrategy(),
     ("events.k8s.io", "Event"): EventsV1Strategy(),
     ("discovery.k8s.io", "EndpointSlice"): EndpointSliceStrategy(),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): CustomResourceDefinitionStrategy(),
     # No defaults of their own: only the metadata checks every kind gets.
     ("", "ServiceAccount"): KindStrategy(),
     ("", "LimitRange"): KindStrategy(),

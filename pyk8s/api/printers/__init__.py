@@ -35,6 +35,11 @@ def register(group: str, kind: str, printer: Printer) -> None:
     _REGISTRY[(group, kind)] = printer
 
 
+def unregister(group: str, kind: str) -> None:
+    """Forget a kind's printer (its custom resource definition went away)."""
+    _REGISTRY.pop((group, kind), None)
+
+
 def printer_for(group: str, kind: str) -> Printer:
     """The kind's printer, or upstream's default (Name, Created At)."""
     return _REGISTRY.get((group, kind), DEFAULT_PRINTER)
@@ -132,5 +137,6 @@ __all__ = [
     "register",
     "row_cells",
     "to_table",
+    "unregister",
     "validate_include_object",
 ]

@@ -109,4 +109,6 @@ PRINTERS = {
     ("coordination.k8s.io", "Lease"): Printer(LEASE_COLUMNS, lease_cells),
     ("policy", "PodDisruptionBudget"): Printer(PDB_COLUMNS, pdb_cells),
     ("discovery.k8s.io", "EndpointSlice"): Printer(ENDPOINTSLICE_COLUMNS, endpointslice_cells),
+    # apiextensions-apiserver serves CRDs with the default table: Name, Created At.
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): DEFAULT_PRINTER,
 }

@@ -100,7 +100,7 @@ def test_bare_pod_needs_force(k: Kubectl):
         in proc.stderr
     )
     proc = k.run("drain", "w1-k8s", "--ignore-daemonsets", "--force", timeout=90)
-    assert "Warning: deleting Pods that declare no controller: default/bare" in proc.stderr
+    assert "deleting Pods that declare no controller: default/bare" in proc.stderr
     assert "pod/bare evicted" in proc.stdout
     assert proc.stdout.splitlines()[-1] == "node/w1-k8s drained"
     k("uncordon", "w1-k8s")

@@ -30,6 +30,35 @@ def _involved(obj: Obj) -> Obj:
     return {k: v for k, v in ref.items() if v}
 
 
+# Upstream's EventSourceObjectSpamFilter: per (source, involved object), a token
+# bucket of 25 events refilled at one every 5 minutes; events beyond it are dropped.
+SPAM_BURST = 25
+SPAM_REFILL_SECONDS = 300.0
+
+
+class SpamFilter:
+    def __init__(
+        self,
+        burst: int = SPAM_BURST,
+        refill: float = SPAM_REFILL_SECONDS,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.burst = burst
+        self.refill = refill
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) / self.refill)
+        allowed = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        if len(self._buckets) > 8192:
+            self._buckets.pop(next(iter(self._buckets)))
+        return allowed
+
+
 class EventRecorder:
     def __init__(self, client: Any, component: str, host: str = "") -> None:
         self.client = client
@@ -37,9 +66,24 @@ class EventRecorder:
         self.host = host
         # (involved uid, type, reason, message) -> event name, for counting repeats.
         self._seen: dict[tuple[str, str, str, str], tuple[str, str, int]] = {}
+        self.spam = SpamFilter()
 
     async def event(self, obj: Obj, type_: str, reason: str, message: str) -> None:
         """Record an event; failures are logged, never raised (events are best effort)."""
+        involved = _involved(obj)
+        spam_key = "/".join(
+            (
+                self.component,
+                self.host,
+                involved.get("kind", ""),
+                involved.get("namespace", ""),
+                involved.get("name", ""),
+                involved.get("uid", ""),
+                involved.get("apiVersion", ""),
+            )
+        )
+        if not self.spam.allow(spam_key):
+            return
         try:
             await self._record(obj, type_, reason, message)
         except Exception as e:  # noqa: BLE001

@@ -92,8 +92,10 @@ def media_type(request: web.Request) -> str:
 
 
 async def read_body(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise errors.request_entity_too_large(MAX_BODY)
+    if request.content_length is not None:
+        if request.content_length > MAX_BODY:
+            raise errors.request_entity_too_large(MAX_BODY)
+        return await request.read()
     chunks = []
     total = 0
     async for chunk in request.content.iter_chunked(65536):

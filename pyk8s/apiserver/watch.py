@@ -8,7 +8,6 @@ answers an ERROR event with 410 when the revision is older than the history held
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import orjson
@@ -141,6 +140,10 @@ def _timeout(query: Any) -> float:
         raise errors.bad_request(f'invalid timeoutSeconds "{raw}"') from None
 
 
+_BOOKMARK_DUE = object()  # queued by the bookmark timer
+_DEADLINE = object()  # queued when timeoutSeconds has passed
+
+
 async def _pump(
     resp: web.StreamResponse,
     watcher: Watcher,
@@ -149,36 +152,40 @@ async def _pump(
     timeout: float,
     bookmarks: bool,
 ) -> None:
-    deadline = time.monotonic() + timeout if timeout else None
-    next_bookmark = time.monotonic() + BOOKMARK_INTERVAL if bookmarks else None
+    """Write queued events until the watcher closes or the deadline. Timers only put
+    markers in the queue, so waiting for the next event costs no timer of its own."""
+    loop = asyncio.get_running_loop()
     queue = watcher.queue
-    while True:
-        if queue.empty():
-            wake = min((t for t in (deadline, next_bookmark) if t is not None), default=None)
-            try:
-                if wake is None:
-                    ev = await queue.get()
+    # [deadline timer, bookmark timer]; the bookmark timer re-arms itself.
+    timers: list[asyncio.TimerHandle | None] = [None, None]
+    if timeout:
+        timers[0] = loop.call_later(timeout, queue.put_nowait, _DEADLINE)
+
+    def bookmark_due() -> None:
+        queue.put_nowait(_BOOKMARK_DUE)
+        timers[1] = loop.call_later(BOOKMARK_INTERVAL, bookmark_due)
+
+    if bookmarks:
+        timers[1] = loop.call_later(BOOKMARK_INTERVAL, bookmark_due)
+    try:
+        while True:
+            lines = []
+            item = await queue.get()
+            while True:
+                if item is None or item is _DEADLINE:
+                    if lines:
+                        await resp.write(b"".join(lines))
+                    return  # dropped (too slow), server stopping, or timeoutSeconds reached
+                if item is _BOOKMARK_DUE:
+                    lines.append(enc.bookmark(cache.revision))
                 else:
-                    async with asyncio.timeout(max(wake - time.monotonic(), 0.0)):
-                        ev = await queue.get()
-            except TimeoutError:
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    return
-                if next_bookmark is not None and now >= next_bookmark:
-                    await resp.write(enc.bookmark(cache.revision))
-                    next_bookmark = now + BOOKMARK_INTERVAL
-                continue
-        else:
-            ev = queue.get_nowait()
-        if ev is None:
-            return  # the watcher was dropped (too slow) or the server is stopping
-        # Everything already queued goes out in one write.
-        lines = [enc.line(ev.type, ev)]
-        while not queue.empty():
-            more = queue.get_nowait()
-            if more is None:
-                await resp.write(b"".join(lines))
-                return
-            lines.append(enc.line(more.type, more))
-        await resp.write(b"".join(lines))
+                    lines.append(enc.line(item.type, item))
+                if queue.empty():
+                    break
+                item = queue.get_nowait()
+            # Everything already queued goes out in one write.
+            await resp.write(b"".join(lines))
+    finally:
+        for t in timers:
+            if t is not None:
+                t.cancel()

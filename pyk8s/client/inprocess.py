@@ -98,7 +98,7 @@ class InProcessTransport:
         self,
         target: APIServer | web.Application,
         *,
-        request_timeout: float = 60.0,
+        request_timeout: float | None = None,
         host: str | None = None,
     ) -> None:
         self._target = target
@@ -123,7 +123,10 @@ class InProcessTransport:
         sink = _ResponseSink(streaming=False)
         task = self._spawn(pipeline, sink, method, path, query, body, headers)
         # shield: a caller that gives up does not cancel the handler (see module doc).
-        async with asyncio.timeout(self._request_timeout):
+        if self._request_timeout:
+            async with asyncio.timeout(self._request_timeout):
+                await asyncio.shield(task)
+        else:
             await asyncio.shield(task)
         sink.raise_if_broken()
         return InProcessResponse(sink.status, sink.body(), sink.content_type(), sink.headers)

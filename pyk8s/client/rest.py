@@ -84,9 +84,10 @@ class Client:
         """
         from pyk8s.client.inprocess import InProcessTransport
 
-        timeout = kwargs.pop("request_timeout", 60.0)
+        # No per-request timer by default: in process, a request cannot be lost on a wire.
+        timeout = kwargs.pop("request_timeout", None)
         transport = InProcessTransport(server, request_timeout=timeout)
-        return cls(token=token, transport=transport, request_timeout=timeout, **kwargs)
+        return cls(token=token, transport=transport, request_timeout=timeout or 60.0, **kwargs)
 
     async def __aenter__(self) -> Client:
         return self

@@ -80,13 +80,16 @@ def decode_entry(key: str, value: bytes, rv: int) -> Entry:
     return Entry(key, obj, orjson.dumps(obj), rv)
 
 
-def entry_from_store_event(ev: Event) -> CacheEvent:
+def entry_from_store_event(ev: Event, cached_prev: Entry | None = None) -> CacheEvent:
+    """The cache event for a store event. The previous state is the cached entry when it
+    is the one the store names (already decoded, often), else decoded from prev_kv."""
     entry = decode_entry(ev.kv.key, ev.kv.value, ev.revision)
-    prev = (
-        decode_entry(ev.prev_kv.key, ev.prev_kv.value, ev.prev_kv.mod_revision)
-        if ev.prev_kv
-        else None
-    )
+    prev = None
+    if ev.prev_kv is not None:
+        if cached_prev is not None and cached_prev.rv == ev.prev_kv.mod_revision:
+            prev = cached_prev
+        else:
+            prev = decode_entry(ev.prev_kv.key, ev.prev_kv.value, ev.prev_kv.mod_revision)
     if ev.type == "DELETE":
         return CacheEvent("DELETED", entry, prev, ev.revision)
     created = ev.prev_kv is None and ev.kv.version == 1
@@ -244,8 +247,9 @@ class WatchCache:
         self._advance(result.revision)
 
     def _apply(self, ev: Event) -> None:
-        cev = entry_from_store_event(ev)
-        self._cache_for_key(ev.kv.key).apply(cev)
+        rcache = self._cache_for_key(ev.kv.key)
+        cev = entry_from_store_event(ev, rcache.objects.get(ev.kv.key))
+        rcache.apply(cev)
         self._advance(ev.revision)
 
     def _advance(self, rev: int) -> None:

@@ -95,9 +95,12 @@ def up_cold_start(timeout: float = 60.0) -> Figures:
 
 
 @contextlib.contextmanager
-def server_and_work(fsync: bool, cluster_cidr: str) -> Iterator[tuple[Child, Path, str]]:
+def server_and_work(
+    fsync: bool, cluster_cidr: str, node_mask: str = "24"
+) -> Iterator[tuple[Child, Path, str]]:
     work = new_work_dir()
-    server = server_child(work, fsync=fsync, extra=["--cluster-cidr", cluster_cidr]).start()
+    extra = ["--cluster-cidr", cluster_cidr, "--node-cidr-mask-size", node_mask]
+    server = server_child(work, fsync=fsync, extra=extra).start()
     try:
         url = server_url(server)
         yield server, work, url
@@ -188,7 +191,8 @@ def scale(
 ) -> Figures:
     """N nodes Ready, then `pods` pods Running; `on_started(server, pool_getter)` lets a
     profiler attach to the server process."""
-    with server_and_work(fsync, "10.0.0.0/8") as (server, work, _url):
+    # 5,000 nodes in the benchmark range: /28 podCIDRs (14 pod IPs each) in 198.18.0.0/15.
+    with server_and_work(fsync, "198.18.0.0/15", "28") as (server, work, _url):
         if on_started is not None:
             on_started(server)
         return asyncio.run(_scale(server, work, nodes, deployments, pods, timeout))
@@ -256,7 +260,7 @@ async def _deployment(
 def rollout(
     nodes: int = 100, replicas: int = 1000, fsync: bool = True, timeout: float = 600.0
 ) -> Figures:
-    with server_and_work(fsync, "10.42.0.0/16") as (server, work, _url):
+    with server_and_work(fsync, "198.18.0.0/16") as (server, work, _url):
         return asyncio.run(_deployment(server, work, nodes, replicas, timeout))
 
 

@@ -36,6 +36,8 @@ class ControlPlaneConfig:
     # Per-controller options, e.g. {"nodelifecycle": {"grace_period": 2.0}}.
     controller_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     cluster_cidr: str = "10.42.0.0/16"
+    # Size of each node's podCIDR (upstream's --node-cidr-mask-size, 24 for IPv4).
+    node_cidr_mask_size: int = 24
     service_cidr: str = "10.43.0.0/16"
     compact_interval: float = 300.0
     # Precomputed identity (CA, serving certificate, token); None: the data dir's own,
@@ -95,7 +97,9 @@ class ControlPlane:
         from pyk8s.controllers.manager import ControllerManager
 
         options = dict(self.config.controller_options)
-        options.setdefault("nodeipam", {}).setdefault("cluster_cidr", self.config.cluster_cidr)
+        ipam = options.setdefault("nodeipam", {})
+        ipam.setdefault("cluster_cidr", self.config.cluster_cidr)
+        ipam.setdefault("node_cidr_mask_size", self.config.node_cidr_mask_size)
         assert self.client is not None
         self.manager = ControllerManager(
             self.client, enabled=self.config.controllers, options=options

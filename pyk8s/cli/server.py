@@ -40,6 +40,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="service cluster IP range")
     p.add_argument(
+        "--node-cidr-mask-size",
+        type=int,
+        default=24,
+        help="prefix length of each node's podCIDR (default 24)",
+    )
+    p.add_argument(
         "--disable-controllers",
         action="store_true",
         help="run the API server alone (no controller manager, no scheduler)",
@@ -62,6 +68,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         scheduler=not args.disable_controllers,
         cluster_cidr=args.cluster_cidr,
         service_cidr=args.service_cidr,
+        node_cidr_mask_size=args.node_cidr_mask_size,
     )
     try:
         asyncio.run(serve(config))

@@ -49,8 +49,8 @@ class ClusterOptions:
     startup_timeout: float = 30.0
     data_dir: Path | None = None  # None: a fresh temporary dir, removed on stop
     sim: Any = None  # a pyk8s.kubelet.runtime.sim.SimConfig shared by every node
-    cluster_cidr: str = "10.42.0.0/16"
-    service_cidr: str = "10.43.0.0/16"
+    cluster_cidr: str = "198.18.0.0/16"
+    service_cidr: str = "198.19.0.0/16"
     extra_controller_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 

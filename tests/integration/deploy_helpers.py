@@ -108,7 +108,7 @@ def ready_status(pod: Obj) -> Obj:
     return {
         "phase": "Running",
         "conditions": conds,
-        "podIP": "10.42.0.10",
+        "podIP": "198.18.0.10",
         "startTime": now,
         "containerStatuses": [
             {

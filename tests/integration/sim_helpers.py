@@ -59,7 +59,7 @@ async def sim_cluster(
     pool = NodePool(client, **pool_options)
     for i, name in enumerate(nodes):
         cfg = NodeConfig(
-            name, lease_interval=0.2, fallback_pod_cidr=derived_pod_cidr(i, "10.42.0.0/16")
+            name, lease_interval=0.2, fallback_pod_cidr=derived_pod_cidr(i, "198.18.0.0/16")
         )
         pool.add(cfg, SimRuntime(sim or SimConfig()))
     await pool.start()

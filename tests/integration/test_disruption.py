@@ -46,7 +46,7 @@ async def _replica_set_with_pods(client, name: str, replicas: int) -> None:
         body = pod(f"{name}-{i}", {"app": name})
         body["metadata"]["ownerReferences"] = [ref]
         await client.create(client.resource("v1", "pods"), body, NS)
-        await set_pod_running(client, NS, f"{name}-{i}", f"10.42.0.{i + 10}")
+        await set_pod_running(client, NS, f"{name}-{i}", f"198.18.0.{i + 10}")
 
 
 def _pdb(name: str, app: str, **spec) -> dict:
@@ -119,7 +119,7 @@ async def test_max_unavailable_percent_counts_against_controller_scale(tmp_path)
 async def test_bare_pods_with_percentage_fail_safe(tmp_path):
     async with control_plane(tmp_path, CTRL) as (_cp, client):
         await client.create(client.resource("v1", "pods"), pod("bare", {"app": "bare"}), NS)
-        await set_pod_running(client, NS, "bare", "10.42.0.50")
+        await set_pod_running(client, NS, "bare", "198.18.0.50")
         pdbs = client.resource("policy/v1", "poddisruptionbudgets")
         await client.create(pdbs, _pdb("bare", "bare", minAvailable="50%"), NS)
 

@@ -64,7 +64,7 @@ async def test_endpoints_and_slices_track_ready_pods(tmp_path):
 
         await wait_for(placeholder, what="placeholder slice")
 
-        for i, ip in enumerate(["10.42.0.5", "10.42.0.6"]):
+        for i, ip in enumerate(["198.18.0.5", "198.18.0.6"]):
             await client.create(pods, _web_pod(f"web-{i}", "web"), NS)
             await set_pod_running(client, NS, f"web-{i}", ip, ready=(i == 0))
         await client.create(pods, _web_pod("no-ip", "web"), NS)  # skipped: no IP yet
@@ -77,10 +77,10 @@ async def test_endpoints_and_slices_track_ready_pods(tmp_path):
         got = await wait_for(subsets, what="endpoints subsets")
         assert len(got) == 1
         (subset,) = got
-        assert [a["ip"] for a in subset["addresses"]] == ["10.42.0.5"]
+        assert [a["ip"] for a in subset["addresses"]] == ["198.18.0.5"]
         assert subset["addresses"][0]["nodeName"] == "n1"
         assert subset["addresses"][0]["targetRef"]["name"] == "web-0"
-        assert [a["ip"] for a in subset.get("notReadyAddresses", [])] == ["10.42.0.6"]
+        assert [a["ip"] for a in subset.get("notReadyAddresses", [])] == ["198.18.0.6"]
         assert subset["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
 
         async def slice_with_two():
@@ -102,7 +102,7 @@ async def test_endpoints_and_slices_track_ready_pods(tmp_path):
             "terminating": False,
         }
         assert by_name["web-1"]["conditions"]["ready"] is False
-        assert by_name["web-0"]["addresses"] == ["10.42.0.5"]
+        assert by_name["web-0"]["addresses"] == ["198.18.0.5"]
 
         # The pod going away leaves the endpoints.
         await client.delete(pods, "web-0", NS, grace_period_seconds=0)
@@ -133,12 +133,12 @@ async def test_publish_not_ready_and_service_without_selector(tmp_path):
         del manual["spec"]["selector"]
         await client.create(svcs, manual, NS)
         await client.create(pods, _web_pod("pub-0", "pub"), NS)
-        await set_pod_running(client, NS, "pub-0", "10.42.1.9", ready=False)
+        await set_pod_running(client, NS, "pub-0", "198.18.1.9", ready=False)
 
         async def published():
             ep = await get_or_none(client, eps, "pub", NS)
             subs = (ep or {}).get("subsets") or []
-            return subs and [a["ip"] for a in subs[0].get("addresses", [])] == ["10.42.1.9"]
+            return subs and [a["ip"] for a in subs[0].get("addresses", [])] == ["198.18.1.9"]
 
         await wait_for(published, what="not-ready pod published")
         assert "manual" not in await names(client, eps, NS)
@@ -153,7 +153,7 @@ async def test_slices_hold_at_most_the_limit(tmp_path):
         await client.create(client.resource("v1", "services"), _service("many"), NS)
         for i in range(5):
             await client.create(pods, _web_pod(f"many-{i}", "many"), NS)
-            await set_pod_running(client, NS, f"many-{i}", f"10.42.2.{i + 1}")
+            await set_pod_running(client, NS, f"many-{i}", f"198.18.2.{i + 1}")
 
         async def spread():
             s = await _slices(client, "many")

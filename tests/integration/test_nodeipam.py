@@ -27,12 +27,13 @@ async def _wait_cidr(client, name: str) -> str:
 
 
 async def test_nodes_get_distinct_pod_cidrs(tmp_path):
-    async with control_plane(tmp_path, CTRL) as (_cp, client):
+    opts = {"nodeipam": {"cluster_cidr": "198.18.0.0/16"}}
+    async with control_plane(tmp_path, CTRL, opts) as (_cp, client):
         nodes = client.resource("v1", "nodes")
         for name in ("m", "w1", "w2"):
             await client.create(nodes, node(name))
         cidrs = [await _wait_cidr(client, n) for n in ("m", "w1", "w2")]
-        assert sorted(cidrs) == ["10.42.0.0/24", "10.42.1.0/24", "10.42.2.0/24"]
+        assert sorted(cidrs) == ["198.18.0.0/24", "198.18.1.0/24", "198.18.2.0/24"]
         n = await client.get(nodes, "w1")
         assert n["spec"]["podCIDRs"] == [n["spec"]["podCIDR"]]
         # A deleted node's range goes back to the pool.
@@ -43,12 +44,12 @@ async def test_nodes_get_distinct_pod_cidrs(tmp_path):
 
 
 async def test_custom_cidr_and_existing_allocations_respected(tmp_path):
-    opts = {"nodeipam": {"cluster_cidr": "10.99.0.0/16", "node_cidr_mask_size": 25}}
+    opts = {"nodeipam": {"cluster_cidr": "198.19.0.0/16", "node_cidr_mask_size": 25}}
     async with control_plane(tmp_path, CTRL, opts) as (cp, client):
         nodes = client.resource("v1", "nodes")
         # A node that already has the first range (as after a restart): never handed out twice.
         taken = node("old")
-        taken["spec"] = {"podCIDR": "10.99.0.0/25", "podCIDRs": ["10.99.0.0/25"]}
+        taken["spec"] = {"podCIDR": "198.19.0.0/25", "podCIDRs": ["198.19.0.0/25"]}
         await client.create(nodes, taken)
         await client.create(nodes, node("new"))
-        assert await _wait_cidr(client, "new") == "10.99.0.128/25"
+        assert await _wait_cidr(client, "new") == "198.19.0.128/25"

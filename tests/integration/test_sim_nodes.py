@@ -40,7 +40,7 @@ async def test_pod_runs_with_ip_from_node_cidr_and_upstream_status(tmp_path, mon
         await client.create(client.resource(*PODS), pod("web", "w2-k8s"))
         running = await wait_for(lambda: _phase(client, "web", "Running"))
         status = running["status"]
-        assert status["podIP"].startswith("10.42.1.")  # w2's /24
+        assert status["podIP"].startswith("198.18.1.")  # w2's /24
         assert status["hostIP"] == "127.0.0.1"
         cs = status["containerStatuses"][0]
         assert cs["ready"] and cs["started"] and cs["restartCount"] == 0
@@ -209,7 +209,7 @@ async def test_agent_restart_adopts_running_pods(tmp_path: Path, monkeypatch) ->
         from pyk8s.kubelet.runtime.sim import SimRuntime
 
         again = NodePool(client)
-        again.add(NodeConfig("w1", fallback_pod_cidr="10.42.0.0/24"), SimRuntime())
+        again.add(NodeConfig("w1", fallback_pod_cidr="198.18.0.0/24"), SimRuntime())
         await again.start()
         try:
             await asyncio.sleep(0.5)

@@ -22,12 +22,13 @@ from pyk8s.kubelet.pool import derived_pod_cidr, sim_node_ip
 from pyk8s.kubelet.runtime.sim import SimConfig, SimRuntime
 
 
-def build_pool(client: Client, nodes: int, prefix: str) -> NodePool:
+def build_pool(client: Client, nodes: int, prefix: str, max_pods: int = 110) -> NodePool:
     pool = NodePool(client, events=False)
     for i in range(nodes):
         cfg = NodeConfig(
             f"{prefix}{i}",
             internal_ip=sim_node_ip(i),
+            pods=max_pods,
             fallback_pod_cidr=derived_pod_cidr(i),
         )
         pool.add(cfg, SimRuntime(SimConfig.instant()))
@@ -36,7 +37,7 @@ def build_pool(client: Client, nodes: int, prefix: str) -> NodePool:
 
 async def run(args: argparse.Namespace) -> None:
     client = Client.from_kubeconfig(str(args.kubeconfig), user_agent="pyk8s-sim-pool")
-    pool = build_pool(client, args.nodes, args.prefix)
+    pool = build_pool(client, args.nodes, args.prefix, args.max_pods)
     began = time.monotonic()
     await pool.start()
     print(f"pool started: {args.nodes} nodes in {time.monotonic() - began:.1f}s", flush=True)
@@ -54,6 +55,8 @@ def main() -> None:
     ap.add_argument("--kubeconfig", required=True)
     ap.add_argument("--nodes", type=int, required=True)
     ap.add_argument("--prefix", default="sim-")
+    # A node takes no more pods than its podCIDR has addresses (as kubelet's --max-pods).
+    ap.add_argument("--max-pods", type=int, default=110)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     try:

@@ -119,10 +119,10 @@ def server_child(work: Path, fsync: bool = True, extra: list[str] | None = None)
     return Child("server", args + (extra or []), work)
 
 
-def pool_child(work: Path, kubeconfig: Path, nodes: int, prefix: str) -> Child:
+def pool_child(work: Path, kubeconfig: Path, nodes: int, prefix: str, max_pods: int = 110) -> Child:
     """A NodePool process hosting `nodes` simulated nodes (bench/cluster_pool.py)."""
     args = [sys.executable, "-m", "bench.cluster_pool", "--kubeconfig", str(kubeconfig)]
-    args += ["--nodes", str(nodes), "--prefix", prefix]
+    args += ["--nodes", str(nodes), "--prefix", prefix, "--max-pods", str(max_pods)]
     return Child("pool", args, work)
 
 

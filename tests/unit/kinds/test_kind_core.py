@@ -79,10 +79,10 @@ def test_node_create_keeps_status_and_validates_taints() -> None:
 def test_node_pod_cidr_is_set_once() -> None:
     old = {"metadata": {"name": "n"}, "spec": {}}
     new = copy.deepcopy(old)
-    new["spec"]["podCIDRs"] = ["10.244.1.0/24"]
+    new["spec"]["podCIDRs"] = ["198.18.1.0/24"]
     assert NODE.validate_update(new, old) == []
     newer = copy.deepcopy(new)
-    newer["spec"]["podCIDRs"] = ["10.244.2.0/24"]
+    newer["spec"]["podCIDRs"] = ["198.18.2.0/24"]
     assert messages(NODE.validate_update(newer, new)) == [
         'spec.podCIDRs: Forbidden: node updates may not change podCIDR except from "" to valid'
     ]

@@ -92,18 +92,18 @@ def test_external_traffic_policy_only_for_external_types() -> None:
 
 
 def test_cluster_ip_is_immutable_and_kept() -> None:
-    old = service(clusterIP="10.96.0.10", clusterIPs=["10.96.0.10"])
+    old = service(clusterIP="198.19.0.10", clusterIPs=["198.19.0.10"])
     # An apply/PUT without clusterIP keeps the allocated one.
     new = service()
     SVC.prepare_for_update(new, old)
-    assert new["spec"]["clusterIP"] == "10.96.0.10"
-    assert new["spec"]["clusterIPs"] == ["10.96.0.10"]
+    assert new["spec"]["clusterIP"] == "198.19.0.10"
+    assert new["spec"]["clusterIPs"] == ["198.19.0.10"]
     assert SVC.validate_update(new, old) == []
     changed = copy.deepcopy(old)
-    changed["spec"]["clusterIP"] = "10.96.0.11"
-    changed["spec"]["clusterIPs"] = ["10.96.0.11"]
+    changed["spec"]["clusterIP"] = "198.19.0.11"
+    changed["spec"]["clusterIPs"] = ["198.19.0.11"]
     assert messages(SVC.validate_update(changed, old)) == [
-        'spec.clusterIPs[0]: Invalid value: []string{"10.96.0.11"}: may not change once set'
+        'spec.clusterIPs[0]: Invalid value: []string{"198.19.0.11"}: may not change once set'
     ]
 
 

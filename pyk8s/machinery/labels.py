@@ -18,12 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pyk8s.machinery.errors import bad_request
+from pyk8s.machinery.errors import Cause, bad_request, field_forbidden, field_invalid
 from pyk8s.machinery.validation import (
+    field_required_detail,
     is_qualified_name,
     is_valid_label_value,
     validate_annotations,
-    validate_label_selector,
     validate_labels,
 )
 
@@ -446,3 +446,35 @@ def selector_from_label_selector(ls: Mapping[str, Any] | None) -> Selector:
     except _RequirementError as err:
         raise bad_request(str(err)) from None
     return Selector(reqs)
+
+
+# ------------------------------------------------------------------ label selectors
+
+
+def validate_label_selector(ls: Mapping[str, Any] | None, field_path: str) -> list[Cause]:
+    """metav1 validation of a LabelSelector field (e.g. `spec.selector`)."""
+    if ls is None:
+        return []
+    causes = validate_labels(ls.get("matchLabels"), f"{field_path}.matchLabels")
+    for i, expr in enumerate(ls.get("matchExpressions") or []):
+        causes += _validate_expression(expr, f"{field_path}.matchExpressions[{i}]")
+    return causes
+
+
+def _validate_expression(expr: Mapping[str, Any], path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    operator = expr.get("operator", "")
+    values = expr.get("values") or []
+    if operator in ("In", "NotIn"):
+        if not values:
+            detail = "must be specified when `operator` is 'In' or 'NotIn'"
+            causes.append(field_required_detail(f"{path}.values", detail))
+    elif operator in ("Exists", "DoesNotExist"):
+        if values:
+            detail = "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
+            causes.append(field_forbidden(f"{path}.values", detail))
+    else:
+        causes.append(field_invalid(f"{path}.operator", operator, "not a valid selector operator"))
+    key = expr.get("key", "")
+    causes += [field_invalid(f"{path}.key", key, m) for m in is_qualified_name(key)]
+    return causes

@@ -54,15 +54,15 @@ def test_find_port_by_number_and_name():
 
 def test_subsets_split_ready_and_not_ready_and_skip_the_rest():
     pods = [
-        _pod("b", "10.0.0.2"),
-        _pod("a", "10.0.0.1", ready=False),
+        _pod("b", "198.18.0.2"),
+        _pod("a", "198.18.0.1", ready=False),
         _pod("noip"),
-        _pod("gone", "10.0.0.3", deleting=True),
-        _pod("done", "10.0.0.4", phase="Succeeded"),
+        _pod("gone", "198.18.0.3", deleting=True),
+        _pod("done", "198.18.0.4", phase="Succeeded"),
     ]
     (subset,) = ep.build_subsets(_svc(), pods)
-    assert [a["ip"] for a in subset["addresses"]] == ["10.0.0.2"]
-    assert [a["ip"] for a in subset["notReadyAddresses"]] == ["10.0.0.1"]
+    assert [a["ip"] for a in subset["addresses"]] == ["198.18.0.2"]
+    assert [a["ip"] for a in subset["notReadyAddresses"]] == ["198.18.0.1"]
     assert subset["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
     assert subset["addresses"][0]["targetRef"] == {
         "kind": "Pod",
@@ -73,7 +73,7 @@ def test_subsets_split_ready_and_not_ready_and_skip_the_rest():
 
 
 def test_subsets_group_pods_by_resolved_port():
-    pods = [_pod("a", "10.0.0.1"), _pod("b", "10.0.0.2", port_name="other")]
+    pods = [_pod("a", "198.18.0.1"), _pod("b", "198.18.0.2", port_name="other")]
     svc = _svc(
         ports=[
             {"port": 80, "targetPort": "web", "protocol": "TCP"},
@@ -83,18 +83,18 @@ def test_subsets_group_pods_by_resolved_port():
     subsets = ep.build_subsets(svc, pods)
     assert len(subsets) == 2
     ports_by_ip = {s["addresses"][0]["ip"]: [p["port"] for p in s["ports"]] for s in subsets}
-    assert ports_by_ip == {"10.0.0.1": [8080, 81], "10.0.0.2": [81]}
+    assert ports_by_ip == {"198.18.0.1": [8080, 81], "198.18.0.2": [81]}
 
 
 def test_publish_not_ready_addresses():
     (subset,) = ep.build_subsets(
-        _svc(publishNotReadyAddresses=True), [_pod("a", "10.0.0.1", ready=False)]
+        _svc(publishNotReadyAddresses=True), [_pod("a", "198.18.0.1", ready=False)]
     )
-    assert [a["ip"] for a in subset["addresses"]] == ["10.0.0.1"]
+    assert [a["ip"] for a in subset["addresses"]] == ["198.18.0.1"]
 
 
 def test_slice_endpoint_conditions():
-    pods = [_pod("a", "10.0.0.1"), _pod("t", "10.0.0.2", deleting=True)]
+    pods = [_pod("a", "198.18.0.1"), _pod("t", "198.18.0.2", deleting=True)]
     ((key, (atype, ports, eps)),) = es.desired_groups(_svc(), pods).items()
     assert atype == "IPv4" and ports == [{"name": "http", "port": 8080, "protocol": "TCP"}]
     conds = {e["targetRef"]["name"]: e["conditions"] for e in eps}

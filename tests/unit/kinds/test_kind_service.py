@@ -116,6 +116,6 @@ def test_node_ports_are_kept_on_update() -> None:
 
 
 def test_bad_cluster_ip() -> None:
-    assert messages(SVC.validate(service(clusterIP="10.0.0.300"))) == [
-        'spec.clusterIPs[0]: Invalid value: "10.0.0.300": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'
+    assert messages(SVC.validate(service(clusterIP="198.18.0.300"))) == [
+        'spec.clusterIPs[0]: Invalid value: "198.18.0.300": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'
     ]

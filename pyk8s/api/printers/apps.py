@@ -19,6 +19,7 @@ from pyk8s.api.printers.common import (
     meta,
     name_col,
     name_of,
+    replica_cells,
     selector_string,
     template_containers,
 )
@@ -76,18 +77,7 @@ REPLICASET_COLUMNS = (
 
 
 def replicaset_cells(rs: Obj, now: float) -> Cells:
-    spec, status = rs.get("spec") or {}, rs.get("status") or {}
-    names, images = container_cells(template_containers(rs))
-    return [
-        name_of(rs),
-        spec.get("replicas", 1),
-        status.get("replicas", 0),
-        status.get("readyReplicas", 0),
-        age(rs, now),
-        names,
-        images,
-        format_label_selector(spec.get("selector")),
-    ]
+    return replica_cells(rs, now, format_label_selector((rs.get("spec") or {}).get("selector")))
 
 
 DAEMONSET_COLUMNS = (

@@ -194,3 +194,20 @@ def list_with_more(items: list[str], total: int, limit: int = 3, empty: str = UN
     if total > limit:
         return f"{text} + {total - limit} more..."
     return text or empty
+
+
+def replica_cells(obj: Obj, now: float, selector: str) -> Cells:
+    """NAME DESIRED CURRENT READY AGE | CONTAINERS IMAGES SELECTOR, shared by
+    ReplicaSets and ReplicationControllers (their selectors print differently)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = container_cells(template_containers(obj))
+    return [
+        name_of(obj),
+        spec.get("replicas", 1),
+        status.get("replicas", 0),
+        status.get("readyReplicas", 0),
+        age(obj, now),
+        names,
+        images,
+        selector,
+    ]

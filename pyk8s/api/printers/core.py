@@ -22,7 +22,7 @@ from pyk8s.api.printers.common import (
     name_col,
     name_of,
     quantity,
-    template_containers,
+    replica_cells,
 )
 
 # --- Node -------------------------------------------------------------------
@@ -357,18 +357,7 @@ RC_COLUMNS = (
 
 
 def rc_cells(rc: Obj, now: float) -> Cells:
-    spec, status = rc.get("spec") or {}, rc.get("status") or {}
-    names, images = container_cells(template_containers(rc))
-    return [
-        name_of(rc),
-        spec.get("replicas", 1),
-        status.get("replicas", 0),
-        status.get("readyReplicas", 0),
-        age(rc, now),
-        names,
-        images,
-        format_labels(spec.get("selector")),
-    ]
+    return replica_cells(rc, now, format_labels((rc.get("spec") or {}).get("selector")))
 
 
 PODTEMPLATE_COLUMNS = (

@@ -46,7 +46,7 @@ def test_creating_pod_is_pending_with_container_creating() -> None:
     rec = ContainerRecord("nginx", "docker.io/library/nginx:latest")
     status = build_status(
         _pod(),
-        host_ip="10.0.0.1",
+        host_ip="127.0.0.1",
         pod_ip="",
         sandbox_ready=False,
         inits=[],
@@ -77,8 +77,8 @@ def test_running_pod_status_is_complete_for_the_official_client() -> None:
     pod = _pod()
     status = build_status(
         pod,
-        host_ip="10.0.0.1",
-        pod_ip="10.42.1.2",
+        host_ip="127.0.0.1",
+        pod_ip="198.18.1.2",
         sandbox_ready=True,
         inits=[],
         apps=[rec],
@@ -86,8 +86,8 @@ def test_running_pod_status_is_complete_for_the_official_client() -> None:
         now=NOW,
     )
     assert status["phase"] == "Running"
-    assert status["podIP"] == "10.42.1.2" and status["podIPs"] == [{"ip": "10.42.1.2"}]
-    assert status["hostIPs"] == [{"ip": "10.0.0.1"}]
+    assert status["podIP"] == "198.18.1.2" and status["podIPs"] == [{"ip": "198.18.1.2"}]
+    assert status["hostIPs"] == [{"ip": "127.0.0.1"}]
     assert status["qosClass"] == "BestEffort"  # someone else's field is kept
     cs = status["containerStatuses"][0]
     assert cs["containerID"] == "sim://abc" and cs["started"] is True and cs["ready"] is True
@@ -191,13 +191,13 @@ def test_image_references() -> None:
 
 
 def test_host_local_ips_are_sequential_and_reused_after_wrap() -> None:
-    ips = HostLocalIPs("10.42.1.0/29")  # .2 .. .6 usable
+    ips = HostLocalIPs("198.18.1.0/29")  # .2 .. .6 usable
     got = [ips.allocate() for _ in range(5)]
-    assert got == [f"10.42.1.{i}" for i in range(2, 7)]
+    assert got == [f"198.18.1.{i}" for i in range(2, 7)]
     with pytest.raises(RuntimeError):
         ips.allocate()
-    ips.release("10.42.1.3")
-    assert ips.allocate() == "10.42.1.3"
+    ips.release("198.18.1.3")
+    assert ips.allocate() == "198.18.1.3"
 
 
 def test_registered_node_is_complete() -> None:

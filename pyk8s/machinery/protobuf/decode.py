@@ -15,10 +15,15 @@ JSON would show it:
 - Messages on the wire stay, even when empty (`resources: {}`), as Go's JSON shows
   non-pointer structs; Time/MicroTime with no instant become null.
 - Unknown field numbers are skipped (forward compatible) and reported by path.
+
+`decode_proto3` decodes plain proto3 messages of another registry (the CRI's) with
+proto3's own mapping instead: absent scalars read as their zero value, absent
+repeated fields and maps as empty, bytes stay bytes, and no type has a special form.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import StatusError, bad_request, request_entity_too_large
@@ -99,6 +104,15 @@ def decode_message(type_name: str, data: bytes, *, strict: bool = False) -> dict
     return obj
 
 
+def decode_proto3(messages: Mapping[str, Message], type_name: str, data: bytes) -> dict:
+    """Decode a proto3 message of `messages` (a registry from schema.build_registry).
+
+    Raises WireError for malformed data and KeyError for an unknown type name.
+    """
+    decoder = _Decoder(messages)
+    return decoder.message(decoder.get(type_name), memoryview(bytes(data)), "", 0)
+
+
 def _unknown_fields_error(paths: list[str]) -> StatusError:
     return bad_request("strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in paths))
 
@@ -136,10 +150,25 @@ def _utf8(value) -> str:
 
 
 class _Decoder:
-    """One decoding pass; collects the paths of unknown fields as it goes."""
+    """One decoding pass; collects the paths of unknown fields as it goes.
 
-    def __init__(self) -> None:
+    Without `messages` it decodes Kubernetes objects (the mapping described above);
+    with a registry of its own it decodes that registry's proto3 messages.
+    """
+
+    def __init__(self, messages: Mapping[str, Message] | None = None) -> None:
         self.unknown: list[str] = []
+        self.proto3 = messages is not None
+        self._messages = messages
+        self._special = {} if self.proto3 else SPECIAL
+
+    def get(self, type_name: str) -> Message:
+        if self._messages is None:
+            return get_message(type_name)
+        try:
+            return self._messages[type_name]
+        except KeyError:
+            raise KeyError(f"unknown protobuf message {type_name!r}") from None
 
     def message(self, message: Message, data: memoryview, path: str, depth: int) -> dict:
         if depth >= MAX_DEPTH:
@@ -167,15 +196,17 @@ class _Decoder:
                 out.update(value)
             else:
                 out[field.name] = value
+        if self.proto3:
+            _fill_proto3_defaults(message, out)
         return out
 
     def submessage(self, type_name: str, data: memoryview, path: str, depth: int) -> Any:
-        kind = SPECIAL.get(type_name)
+        kind = self._special.get(type_name)
         if kind == "json_raw":
             return special.json_raw(data, lambda raw: self.embedded(raw, path, depth))
         if kind is not None:
             return special.CONVERTERS[kind](data)
-        return self.message(get_message(type_name), data, path, depth)
+        return self.message(self.get(type_name), data, path, depth)
 
     def embedded(self, body: bytes, path: str, depth: int) -> dict:
         """An object embedded as a protobuf envelope (e.g. in a RawExtension)."""
@@ -191,16 +222,16 @@ class _Decoder:
         elif field.repeated:
             items = out.setdefault(field.name, [])
             index_path = f"{_join(path, field.name)}[{len(items)}]"
-            if wire_type == LEN and field.type in ("i", "b"):
-                items.extend(_scalar(field, VARINT, v) for v in iter_packed_varints(value))
+            if wire_type == LEN and field.type in _VARINT_CODES:
+                items.extend(self.scalar(field, VARINT, v) for v in iter_packed_varints(value))
             elif field.is_message:
                 _check_wire_type(field, wire_type, LEN)
                 items.append(self.submessage(field.type, value, index_path, depth + 1))
             else:
-                items.append(_scalar(field, wire_type, value))
+                items.append(self.scalar(field, wire_type, value))
         else:
-            scalar = _scalar(field, wire_type, value)
-            if scalar == "" and field.type == "s":
+            scalar = self.scalar(field, wire_type, value)
+            if scalar == "" and field.type == "s" and not self.proto3:
                 if (message.name, field.name) not in _KEEP_EMPTY_STRING:
                     out.pop(field.name, None)  # last one wins, and it is empty
                     return
@@ -210,39 +241,58 @@ class _Decoder:
         _check_wire_type(field, wire_type, LEN)
         key_field = Field(1, "key", field.map_key or "s")
         value_field = Field(2, "value", field.type)
-        key: Any = _zero(key_field.type)
+        key: Any = _zero(key_field.type, self.proto3)
         raw_value: tuple[int, Any] | None = None
         for number, entry_wire_type, value in iter_fields(data):
             if number == 1:
-                key = _scalar(key_field, entry_wire_type, value)
+                key = self.scalar(key_field, entry_wire_type, value)
             elif number == 2:
                 raw_value = (entry_wire_type, value)
         if raw_value is None:
             raw_value = (LEN, memoryview(b"")) if value_field.is_message else None
         if raw_value is None:
-            return key, _zero(value_field.type)
+            return key, _zero(value_field.type, self.proto3)
         if value_field.is_message:
             _check_wire_type(value_field, raw_value[0], LEN)
             item_path = f"{_join(path, field.name)}[{key}]"
             return key, self.submessage(value_field.type, raw_value[1], item_path, depth + 1)
-        return key, _scalar(value_field, *raw_value)
+        return key, self.scalar(value_field, *raw_value)
+
+    def scalar(self, field: Field, wire_type: int, value) -> Any:
+        code = field.type
+        if code in _VARINT_CODES:
+            _check_wire_type(field, wire_type, VARINT)
+            if code == "b":
+                return value != 0
+            return value if code == "u" else _signed(value)
+        if code in ("d", "f"):
+            return special.fixed_value(code, wire_type, value)
+        _check_wire_type(field, wire_type, LEN)
+        if code == "y":
+            return bytes(value) if self.proto3 else special.bytes_json(value)
+        return _utf8(value)
 
 
-def _scalar(field: Field, wire_type: int, value) -> Any:
-    code = field.type
-    if code in ("i", "b"):
-        _check_wire_type(field, wire_type, VARINT)
-        return _signed(value) if code == "i" else value != 0
-    if code in ("d", "f"):
-        return special.fixed_value(code, wire_type, value)
-    _check_wire_type(field, wire_type, LEN)
-    if code == "y":
-        return special.bytes_json(value)
-    return _utf8(value)
+_VARINT_CODES = ("i", "u", "b")
 
 
-def _zero(code: str) -> Any:
-    return {"s": "", "y": "", "i": 0, "b": False, "d": 0.0, "f": 0.0}[code]
+def _zero(code: str, proto3: bool = False) -> Any:
+    if code == "y" and proto3:
+        return b""
+    return {"s": "", "y": "", "i": 0, "u": 0, "b": False, "d": 0.0, "f": 0.0}[code]
+
+
+def _fill_proto3_defaults(message: Message, out: dict) -> None:
+    """What proto3 leaves off the wire reads as its zero value; messages stay absent."""
+    for field in message.fields.values():
+        if field.name in out:
+            continue
+        if field.is_map:
+            out[field.name] = {}
+        elif field.repeated:
+            out[field.name] = []
+        elif not field.is_message:
+            out[field.name] = _zero(field.type, proto3=True)
 
 
 def _check_wire_type(field: Field, wire_type: int, expected: int) -> None:

@@ -5,12 +5,15 @@ Each message is one string of whitespace-separated fields, `name=number:type`:
 - `name` is the field's JSON name; `*` marks an embedded Go struct whose fields are
   inlined into the parent's JSON (`Volume` inlines `VolumeSource`).
 - `type` defaults to `s` (string). Scalars: `s` string, `b` bool, `i` varint integer
-  (int32/int64: Kubernetes uses no sint/uint), `y` bytes, `d` double, `f` float.
+  (int32/int64 and enums), `u` unsigned varint (uint32/uint64; Kubernetes has none),
+  `y` bytes, `d` double, `f` float.
   Anything else names a message: `Foo` (same package, else a shared alias such as
   `ObjectMeta` or `Time`) or `core.Foo` / `meta.Foo` across packages.
 - `[T]` is a repeated field, `{K,V}` a map (entries {key=1, value=2}).
 
 The field numbers, names and types are facts from upstream's generated.proto files.
+Other protocols (the CRI, pyk8s/kubelet/cri/) build their own registry from tables in
+the same notation with `build_registry`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from . import defs_core1, defs_core2, defs_core3, defs_groups, defs_meta
 
 CORE = "k8s.io.api.core.v1"
 META = defs_meta.META
-SCALARS = frozenset("sbiydf")
+SCALARS = frozenset("sbiuydf")
 
 # Prefixes usable in type references across packages.
 _PREFIXES = {
@@ -135,42 +138,51 @@ def _packages() -> dict[str, dict[str, str]]:
     return packages
 
 
-def _resolve(ref: str, package: str, packages: dict[str, dict[str, str]]) -> str:
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """What type references may name: packages, cross-package prefixes, bare aliases."""
+
+    packages: dict[str, dict[str, str]]
+    prefixes: dict[str, str]
+    aliases: dict[str, str]
+
+
+def _resolve(ref: str, package: str, scope: _Scope) -> str:
     if ref in SCALARS:
         return ref
     if "." in ref:
         prefix, name = ref.split(".", 1)
-        full_package = _PREFIXES.get(prefix)
-        if full_package is None or name not in packages[full_package]:
+        full_package = scope.prefixes.get(prefix)
+        if full_package is None or name not in scope.packages[full_package]:
             raise ValueError(f"unknown message reference {ref!r} in {package}")
         return f"{full_package}.{name}"
-    if ref in packages[package]:
+    if ref in scope.packages[package]:
         return f"{package}.{ref}"
-    if ref in _ALIASES:
-        return _ALIASES[ref]
+    if ref in scope.aliases:
+        return scope.aliases[ref]
     raise ValueError(f"unknown message reference {ref!r} in {package}")
 
 
-def _parse_field(token: str, package: str, packages: dict[str, dict[str, str]]) -> Field:
+def _parse_field(token: str, package: str, scope: _Scope) -> Field:
     name, _, rest = token.partition("=")
     number_text, _, type_text = rest.partition(":")
     number = int(number_text)
     type_text = type_text or "s"
     json_name = "" if name == "*" else name
     if type_text.startswith("[") and type_text.endswith("]"):
-        return Field(number, json_name, _resolve(type_text[1:-1], package, packages), True)
+        return Field(number, json_name, _resolve(type_text[1:-1], package, scope), True)
     if type_text.startswith("{") and type_text.endswith("}"):
         key, value = type_text[1:-1].split(",")
         if key not in SCALARS:
             raise ValueError(f"map key must be a scalar in {token!r}")
-        return Field(number, json_name, _resolve(value, package, packages), map_key=key)
-    return Field(number, json_name, _resolve(type_text, package, packages))
+        return Field(number, json_name, _resolve(value, package, scope), map_key=key)
+    return Field(number, json_name, _resolve(type_text, package, scope))
 
 
-def _parse_message(name: str, text: str, package: str, packages) -> Message:
+def _parse_message(name: str, text: str, package: str, scope: _Scope) -> Message:
     fields: dict[int, Field] = {}
     for token in text.split():
-        field = _parse_field(token, package, packages)
+        field = _parse_field(token, package, scope)
         if field.number in fields or field.number <= 0:
             raise ValueError(f"bad or duplicate field number in {package}.{name}: {token}")
         fields[field.number] = field
@@ -180,16 +192,26 @@ def _parse_message(name: str, text: str, package: str, packages) -> Message:
     return Message(f"{package}.{name}", fields)
 
 
-@cache
-def registry() -> dict[str, Message]:
-    """Every known message by full proto name (parsed once, on first use)."""
-    packages = _packages()
+def build_registry(
+    packages: dict[str, dict[str, str]],
+    *,
+    prefixes: dict[str, str] | None = None,
+    aliases: dict[str, str] | None = None,
+) -> dict[str, Message]:
+    """Parse message tables ({package: {name: fields}}) into messages by full name."""
+    scope = _Scope(packages, prefixes or {}, aliases or {})
     messages: dict[str, Message] = {}
     for package, defs in packages.items():
         for name, text in defs.items():
-            message = _parse_message(name, text, package, packages)
+            message = _parse_message(name, text, package, scope)
             messages[message.name] = message
     return messages
+
+
+@cache
+def registry() -> dict[str, Message]:
+    """Every known Kubernetes message by full proto name (parsed once, on first use)."""
+    return build_registry(_packages(), prefixes=_PREFIXES, aliases=_ALIASES)
 
 
 @cache

@@ -68,6 +68,9 @@ class NodeConfig:
     fallback_pod_cidr: str = ""
     os_image: str = "pyk8s simulated node"
     kernel_version: str = field(default_factory=platform.release)
+    # Where the kubelet API listens (status.daemonEndpoints); several nodes on one
+    # machine each need their own.
+    kubelet_port: int = KUBELET_PORT
 
 
 @functools.lru_cache(maxsize=256)
@@ -173,7 +176,7 @@ def node_status(cfg: NodeConfig, runtime_version: str, old: Obj, now: str, boot_
         "allocatable": alloc,
         "capacity": cap,
         "conditions": conditions(list(old.get("conditions") or []), now),
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": KUBELET_PORT}},
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": cfg.kubelet_port}},
         "nodeInfo": info,
     }
 
@@ -209,7 +212,10 @@ def needs_report(node: Obj, desired: Obj) -> bool:
 
     if key(current.get("conditions") or []) != key(desired["conditions"]):
         return True
-    return any(current.get(k) != desired[k] for k in ("addresses", "capacity", "allocatable"))
+    return any(
+        current.get(k) != desired[k]
+        for k in ("addresses", "capacity", "allocatable", "daemonEndpoints")
+    )
 
 
 def is_frozen(node: Obj) -> bool:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
-import io
 import json
 import tarfile
 import tomllib
@@ -16,109 +14,34 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from registry_helpers import (
+    OCI_MANIFEST,
+    TinyImage,
+    add_member,
+    sha,
+    text_image,
+    write_oci_archive,
+)
 
 from pyk8s.images.registry import LocalRegistry, hosts_toml, write_mirror_config
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-
-
-def sha(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def canonical(doc: object) -> bytes:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-
-
-def add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
-
-
-def tiny_image(payload: bytes) -> tuple[bytes, bytes, bytes]:
-    """(layer, config, manifest) of a one-file image."""
-    layer_buf = io.BytesIO()
-    with tarfile.open(fileobj=layer_buf, mode="w") as layer_tar:
-        add_member(layer_tar, "hello.txt", payload)
-    layer = layer_buf.getvalue()
-    config = canonical(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Cmd": ["/hello.txt"]},
-            "rootfs": {"type": "layers", "diff_ids": [sha(layer)]},
-        }
-    )
-    manifest = canonical(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": sha(config),
-                "size": len(config),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": sha(layer),
-                    "size": len(layer),
-                }
-            ],
-        }
-    )
-    return layer, config, manifest
-
-
-def write_oci_archive(path: Path, images: dict[str, bytes], annotate: str = "full") -> dict:
-    """An OCI layout tar with one image per reference (payload = the file's content).
-    annotate: "full" (containerd's image name + tag) or "tag" (bare tag only, as skopeo)."""
-    blobs: dict[str, bytes] = {}
-    entries, digests = [], {}
-    for ref, payload in images.items():
-        layer, config, manifest = tiny_image(payload)
-        for blob in (layer, config, manifest):
-            blobs[sha(blob)] = blob
-        tag = ref.rsplit(":", 1)[1]
-        notes = {"org.opencontainers.image.ref.name": tag}
-        if annotate == "full":
-            notes["io.containerd.image.name"] = ref
-        entries.append(
-            {
-                "mediaType": OCI_MANIFEST,
-                "digest": sha(manifest),
-                "size": len(manifest),
-                "annotations": notes,
-            }
-        )
-        digests[ref] = {"manifest": manifest, "layer": layer, "config": config}
-    index = canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
-    with tarfile.open(path, "w") as tar:
-        add_member(tar, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
-        add_member(tar, "index.json", index)
-        for digest, blob in blobs.items():
-            add_member(tar, "blobs/sha256/" + digest.split(":")[1], blob)
-    return digests
-
 
 @pytest.fixture
-def archive(tmp_path: Path) -> tuple[Path, dict]:
+def archive(tmp_path: Path) -> tuple[Path, dict[str, TinyImage]]:
     path = tmp_path / "images.tar"
     made = write_oci_archive(
         path,
         {
-            "docker.io/library/tiny:1": b"one\n",
-            "docker.io/library/tiny:1.1": b"one point one\n",
-            "quay.io/team/app:2": b"two\n",
+            "docker.io/library/tiny:1": text_image(b"one\n"),
+            "docker.io/library/tiny:1.1": text_image(b"one point one\n"),
+            "quay.io/team/app:2": text_image(b"two\n"),
         },
     )
     return path, made
 
 
 @pytest.fixture
-async def registry(archive: tuple[Path, dict]) -> AsyncIterator[LocalRegistry]:
+async def registry(archive: tuple[Path, dict[str, TinyImage]]) -> AsyncIterator[LocalRegistry]:
     reg = LocalRegistry([archive[0]])
     await reg.start()
     try:
@@ -142,9 +65,9 @@ async def test_api_version_check(registry: LocalRegistry, http: aiohttp.ClientSe
 
 
 async def test_manifest_by_tag_with_mirror_namespace(
-    registry: LocalRegistry, http: aiohttp.ClientSession, archive: tuple[Path, dict]
+    registry: LocalRegistry, http: aiohttp.ClientSession, archive: tuple[Path, dict[str, TinyImage]]
 ) -> None:
-    want = archive[1]["docker.io/library/tiny:1"]["manifest"]
+    want = archive[1]["docker.io/library/tiny:1"].manifest
     url = registry.url + "/v2/library/tiny/manifests/1?ns=docker.io"
     async with http.get(url) as resp:
         body = await resp.read()
@@ -156,9 +79,9 @@ async def test_manifest_by_tag_with_mirror_namespace(
 
 
 async def test_manifest_by_digest_and_head(
-    registry: LocalRegistry, http: aiohttp.ClientSession, archive: tuple[Path, dict]
+    registry: LocalRegistry, http: aiohttp.ClientSession, archive: tuple[Path, dict[str, TinyImage]]
 ) -> None:
-    manifest = archive[1]["docker.io/library/tiny:1.1"]["manifest"]
+    manifest = archive[1]["docker.io/library/tiny:1.1"].manifest
     url = f"{registry.url}/v2/library/tiny/manifests/{sha(manifest)}"
     async with http.get(url) as resp:
         assert resp.status == 200
@@ -173,9 +96,9 @@ async def test_manifest_by_digest_and_head(
 
 
 async def test_blob_by_digest_head_and_range(
-    registry: LocalRegistry, http: aiohttp.ClientSession, archive: tuple[Path, dict]
+    registry: LocalRegistry, http: aiohttp.ClientSession, archive: tuple[Path, dict[str, TinyImage]]
 ) -> None:
-    layer = archive[1]["quay.io/team/app:2"]["layer"]
+    layer = archive[1]["quay.io/team/app:2"].layer
     url = f"{registry.url}/v2/team/app/blobs/{sha(layer)}?ns=quay.io"
     async with http.get(url) as resp:
         body = await resp.read()
@@ -210,17 +133,21 @@ async def test_unknown_tag_name_and_blob(
 
 
 async def test_without_namespace_unambiguous_path_is_served(
-    registry: LocalRegistry, http: aiohttp.ClientSession, archive: tuple[Path, dict]
+    registry: LocalRegistry, http: aiohttp.ClientSession, archive: tuple[Path, dict[str, TinyImage]]
 ) -> None:
     async with http.get(registry.url + "/v2/team/app/manifests/2") as resp:
         assert resp.status == 200
-        assert await resp.read() == archive[1]["quay.io/team/app:2"]["manifest"]
+        assert await resp.read() == archive[1]["quay.io/team/app:2"].manifest
 
 
 async def test_same_path_under_two_hosts_needs_namespace(tmp_path: Path) -> None:
     path = tmp_path / "two.tar"
     made = write_oci_archive(
-        path, {"docker.io/library/web:1": b"hub\n", "ghcr.io/library/web:1": b"ghcr\n"}
+        path,
+        {
+            "docker.io/library/web:1": text_image(b"hub\n"),
+            "ghcr.io/library/web:1": text_image(b"ghcr\n"),
+        },
     )
     async with LocalRegistry([path]) as reg, aiohttp.ClientSession() as http:
         async with http.get(reg.url + "/v2/library/web/manifests/1") as resp:
@@ -228,7 +155,7 @@ async def test_same_path_under_two_hosts_needs_namespace(tmp_path: Path) -> None
             detail = (await resp.json())["errors"][0]["detail"]
             assert detail["hosts"] == ["docker.io", "ghcr.io"]
         async with http.get(reg.url + "/v2/library/web/manifests/1?ns=ghcr.io") as resp:
-            assert await resp.read() == made["ghcr.io/library/web:1"]["manifest"]
+            assert await resp.read() == made["ghcr.io/library/web:1"].manifest
 
 
 async def test_tags_list_and_catalog(registry: LocalRegistry, http: aiohttp.ClientSession) -> None:
@@ -253,7 +180,7 @@ def basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
-async def test_basic_auth(archive: tuple[Path, dict]) -> None:
+async def test_basic_auth(archive: tuple[Path, dict[str, TinyImage]]) -> None:
     async with LocalRegistry([archive[0]], auth=("puller", "s3cret")) as reg:
         url = reg.url + "/v2/library/tiny/manifests/1?ns=docker.io"
         async with aiohttp.ClientSession() as http:
@@ -265,7 +192,7 @@ async def test_basic_auth(archive: tuple[Path, dict]) -> None:
                 assert resp.status == 401
             async with http.get(url, headers=basic("puller", "s3cret")) as resp:
                 assert resp.status == 200
-                assert await resp.read() == archive[1]["docker.io/library/tiny:1"]["manifest"]
+                assert await resp.read() == archive[1]["docker.io/library/tiny:1"].manifest
             garbage = {"Authorization": "Basic " + base64.b64encode(b"nocolon").decode()}
             async with http.get(url, headers=garbage) as resp:
                 assert resp.status == 401
@@ -273,7 +200,7 @@ async def test_basic_auth(archive: tuple[Path, dict]) -> None:
 
 async def test_bare_tag_archive_needs_a_name(tmp_path: Path) -> None:
     path = tmp_path / "skopeo.tar"
-    made = write_oci_archive(path, {"x/y:7": b"seven\n"}, annotate="tag")
+    made = write_oci_archive(path, {"x/y:7": text_image(b"seven\n")}, annotate="tag")
     reg = LocalRegistry()
     assert reg.add_archive(path) == []  # a bare tag alone names no repository
     assert reg.add_archive(path, name="registry.example/apps/seven") == [
@@ -282,11 +209,12 @@ async def test_bare_tag_archive_needs_a_name(tmp_path: Path) -> None:
     async with reg, aiohttp.ClientSession() as http:
         url = reg.url + "/v2/apps/seven/manifests/7?ns=registry.example"
         async with http.get(url) as resp:
-            assert await resp.read() == made["x/y:7"]["manifest"]
+            assert await resp.read() == made["x/y:7"].manifest
 
 
 async def test_docker_archive(tmp_path: Path) -> None:
-    layer, config, _ = tiny_image(b"from docker save\n")
+    image = text_image(b"from docker save\n")
+    layer, config = image.layer, image.config
     path = tmp_path / "docker.tar"
     with tarfile.open(path, "w") as tar:
         add_member(tar, "abc123/layer.tar", layer)
@@ -306,7 +234,7 @@ async def test_docker_archive(tmp_path: Path) -> None:
             assert await resp.read() == layer
 
 
-async def test_gzipped_archive(tmp_path: Path, archive: tuple[Path, dict]) -> None:
+async def test_gzipped_archive(tmp_path: Path, archive: tuple[Path, dict[str, TinyImage]]) -> None:
     gz = tmp_path / "images.tar.gz"
     gz.write_bytes(gzip.compress(archive[0].read_bytes()))
     reg = LocalRegistry([gz])
@@ -316,7 +244,7 @@ async def test_gzipped_archive(tmp_path: Path, archive: tuple[Path, dict]) -> No
         reg.close()
 
 
-def test_thread_runner_for_sync_code(archive: tuple[Path, dict]) -> None:
+def test_thread_runner_for_sync_code(archive: tuple[Path, dict[str, TinyImage]]) -> None:
     with LocalRegistry([archive[0]]).run_in_thread() as handle:
         assert handle.port > 0
         with urllib.request.urlopen(handle.url + "/v2/library/tiny/tags/list") as resp:

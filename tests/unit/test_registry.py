@@ -262,6 +262,8 @@ def test_mirror_config_layout(tmp_path: Path) -> None:
     assert text == hosts_toml(url)
     doc = tomllib.loads(text)
     assert doc["server"] == url
+    # The [host] table is not decoration: containerd 1.6 rejects a hosts.toml
+    # without one and then pulls from the real registry.
     assert doc["host"] == {url: {"capabilities": ["pull", "resolve"]}}
     with pytest.raises(ValueError):
         hosts_toml("127.0.0.1:5000")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pyk8s.cli import agent, kubectl, server, up
+from pyk8s.cli import agent, images, kubectl, server, up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_parser(sub)
     up.add_parser(sub)
     kubectl.add_parser(sub)
+    images.add_parser(sub)
     return parser
 
 

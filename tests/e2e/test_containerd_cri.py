@@ -137,6 +137,16 @@ async def test_pod_sandbox_and_container(containerd, cri, tmp_path):
     out, _err, code = await cri.exec_sync(container_id, ["sh", "-c", "echo $GREETING; exit 3"], 10)
     assert (out, code) == (b"hello\n", 3)
     assert await _log_line(logs / "main" / "0.log", re.compile(r"^\S+ stdout F hi$"))
+    await cri.reopen_container_log(container_id)
+
+    # Streaming calls hand out URLs of containerd's own server on 127.0.0.1.
+    exec_url = await cri.exec(
+        {"container_id": container_id, "cmd": ["sh"], "stdin": True, "stdout": True}
+    )
+    attach_url = await cri.attach({"container_id": container_id, "stdout": True})
+    forward_url = await cri.port_forward(sandbox_id, [80])
+    for url, kind in ((exec_url, "exec"), (attach_url, "attach"), (forward_url, "portforward")):
+        assert re.match(rf"^http://127\.0\.0\.1:\d+/{kind}/\S+$", url), url
 
     await cri.stop_container(container_id, 0)
     status = (await cri.container_status(container_id))["status"]

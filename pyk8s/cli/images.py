@@ -3,6 +3,7 @@
     pyk8s images import [--data-dir DIR] ARCHIVE...
     pyk8s images samples [--out FILE] [--import] [--data-dir DIR] [--list]
     pyk8s images list ARCHIVE...
+    pyk8s images serve ARCHIVE...   (a registry on 127.0.0.1: pyk8s.cli.registry)
 
 `import` loads OCI or docker archives into every node of the local cluster, as
 `kind load image-archive` does: each running node's containerd (announced in
@@ -22,6 +23,7 @@ import tarfile
 from pathlib import Path
 from typing import TextIO
 
+from pyk8s.cli import registry
 from pyk8s.cli.paths import default_data_dir
 from pyk8s.images.cluster import (
     AIRGAP_DIR,
@@ -64,6 +66,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lst = isub.add_parser("list", help="list the images an archive carries")
     lst.add_argument("archives", nargs="+", type=Path, metavar="ARCHIVE")
     lst.set_defaults(func=cmd_list)
+
+    registry.add_serve_parser(isub)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

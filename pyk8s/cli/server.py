@@ -8,6 +8,7 @@ import logging
 import signal
 from pathlib import Path
 
+from pyk8s.cli.gctune import freeze_startup_objects, tune_gc
 from pyk8s.cli.paths import default_data_dir
 from pyk8s.controlplane import ControlPlane, ControlPlaneConfig
 
@@ -70,6 +71,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         service_cidr=args.service_cidr,
         node_cidr_mask_size=args.node_cidr_mask_size,
     )
+    tune_gc()
     try:
         asyncio.run(serve(config))
     except KeyboardInterrupt:
@@ -80,6 +82,7 @@ def cmd_server(args: argparse.Namespace) -> int:
 async def serve(config: ControlPlaneConfig) -> None:
     plane = ControlPlane(config)
     await plane.start()
+    freeze_startup_objects()
     log.info("pyk8s API server listening on %s; kubeconfig: %s", plane.url, plane.kubeconfig)
     print(f"pyk8s server ready: {plane.url} (KUBECONFIG={plane.kubeconfig})", flush=True)
     stop = asyncio.Event()

@@ -36,6 +36,10 @@ class ContainerRecord:
     last_exit: ContainerExit | None = None
     last_container_id: str = ""
     ready: bool = False
+    # Running and past its startup probe (if any); the prober clears it until then.
+    started: bool = False
+    # "liveness" / "startup" once that probe failed: the pod worker kills and restarts it.
+    probe_kill: str = ""
     extra: Obj = field(default_factory=dict)
 
     def set_waiting(self, reason: str, message: str = "") -> None:
@@ -44,17 +48,21 @@ class ContainerRecord:
             self.last_exit, self.last_container_id = self.exit, self.container_id
             self.exit = None
         self.state, self.reason, self.message, self.ready = "waiting", reason, message, False
+        self.started, self.probe_kill = False, ""
 
     def set_running(self, container_id: str, started_at: str) -> None:
+        """Running; ready and started unless the prober says otherwise."""
         if self.exit is not None:
             self.last_exit, self.last_container_id = self.exit, self.container_id
             self.exit = None
         self.container_id, self.started_at = container_id, started_at
         self.state, self.reason, self.message, self.ready = "running", "", "", True
+        self.started, self.probe_kill = True, ""
 
     def set_terminated(self, exit_: ContainerExit) -> None:
         self.state, self.exit, self.ready = "terminated", exit_, False
         self.reason, self.message = exit_.reason, exit_.message
+        self.started, self.probe_kill = False, ""
 
     @property
     def has_run(self) -> bool:
@@ -103,7 +111,7 @@ def container_status(rec: ContainerRecord) -> Obj:
             "name": rec.name,
             "ready": rec.ready,
             "restartCount": rec.restart_count,
-            "started": rec.state == "running",
+            "started": rec.state == "running" and rec.started,
             "state": state,
         }
     )

@@ -59,6 +59,10 @@ class Runtime(abc.ABC):
 
     #: nodeInfo.containerRuntimeVersion, e.g. "sim://1.0" or "containerd://1.7.24".
     version: str = ""
+    #: Whether pod IPs are reachable from the kubelet, so httpGet/tcpSocket/grpc
+    #: probes connect to them. False for `sim`, whose IPs are bookkeeping only: its
+    #: network probes are answered by `simulated_probe` instead.
+    probes_reach_pods: bool = True
 
     @abc.abstractmethod
     def local_image(self, image: str) -> str:
@@ -94,6 +98,21 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     async def stop_container(self, container_id: str, grace_seconds: float) -> ContainerExit:
         """SIGTERM, then SIGKILL after the grace period; returns how it ended."""
+
+    async def exec_sync(
+        self, container_id: str, cmd: list[str], timeout: float
+    ) -> tuple[int, bytes]:
+        """Run `cmd` in the container and wait for it (CRI ExecSync), for exec probes.
+
+        Returns (exit code, stdout followed by stderr). Raises TimeoutError when the
+        command outlives `timeout` seconds (CRI answers DeadlineExceeded); any other
+        exception makes the probe "errored" (its result is thrown away, as upstream)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot exec in containers")
+
+    def simulated_probe(self, container_id: str) -> bool:
+        """Whether the container answers network probes; asked only when
+        `probes_reach_pods` is False."""
+        return True
 
     async def remove_container(self, container_id: str) -> None:  # noqa: B027 - optional
         """Forget an exited container (a runtime may keep it for logs --previous)."""

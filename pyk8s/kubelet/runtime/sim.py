@@ -4,9 +4,11 @@ Images pull after a short delay unless they match an `unpullable` glob (then the
 pull fails as containerd reports a missing tag); containers run until stopped
 unless the image matches a `crashing` glob (then they exit with code 1 after
 `crash_after` seconds, so the pod worker's restart back-off shows
-CrashLoopBackOff). Init containers exit 0 after `init_duration`. Pod IPs come
-from the node's podCIDR the way CNI host-local hands them out: the gateway takes
-.1, pods get .2, .3, ... and an address is reused only after the range wraps.
+CrashLoopBackOff). Init containers exit 0 after `init_duration`. Probes (exec,
+and the network probes a simulated pod IP cannot carry) succeed unless the image
+matches a `probe_failing` glob. Pod IPs come from the node's podCIDR the way CNI
+host-local hands them out: the gateway takes .1, pods get .2, .3, ... and an
+address is reused only after the range wraps.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class SimConfig:
     init_duration: float = 0.01
     unpullable: list[str] = field(default_factory=list)
     crashing: list[str] = field(default_factory=list)
+    probe_failing: list[str] = field(default_factory=list)
 
     @classmethod
     def instant(cls, **kw: object) -> SimConfig:
@@ -113,6 +116,7 @@ class _SimContainer:
 
 class SimRuntime(Runtime):
     version = SIM_VERSION
+    probes_reach_pods = False  # pod IPs are bookkeeping: nothing listens on them
 
     def __init__(self, config: SimConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config or SimConfig()
@@ -208,6 +212,22 @@ class SimRuntime(Runtime):
         # nginx-like: exits 0 on SIGTERM; killed after the grace period: 137.
         killed = self.config.stop_delay > grace_seconds
         return self._finish(ctr, 137 if killed else 0)
+
+    async def exec_sync(
+        self, container_id: str, cmd: list[str], timeout: float
+    ) -> tuple[int, bytes]:
+        ctr = self.containers.get(container_id)
+        if ctr is None or ctr.done is None or ctr.done.done():
+            # containerd's answer for an exec into a container that is not running
+            raise RuntimeError(
+                "rpc error: code = Unknown desc = failed to exec in container: "
+                f"container {container_id.partition('://')[2]} is not running"
+            )
+        return (1, b"") if matches(ctr.image, self.config.probe_failing) else (0, b"")
+
+    def simulated_probe(self, container_id: str) -> bool:
+        ctr = self.containers.get(container_id)
+        return ctr is None or not matches(ctr.image, self.config.probe_failing)
 
     async def remove_container(self, container_id: str) -> None:
         ctr = self.containers.pop(container_id, None)

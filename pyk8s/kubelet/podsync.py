@@ -77,9 +77,11 @@ class ContainerSyncer:
         event: EventFunc,
         on_start: Callable[[ContainerRecord, str], None],
     ) -> float | None:
-        if rec.state == "running":
+        if rec.state == "running" and not rec.probe_kill:
             return None
         policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
+        if rec.state == "running" and not await self._kill_unhealthy(pod, rec, container, event):
+            return None
         restarting = rec.has_run
         if restarting:
             if rec.state == "terminated" and not should_restart(policy, rec):
@@ -107,6 +109,27 @@ class ContainerSyncer:
         rec.ready = not rec.init
         on_start(rec, cid)
         return None
+
+    async def _kill_unhealthy(
+        self, pod: Obj, rec: ContainerRecord, container: Obj, event: EventFunc
+    ) -> bool:
+        """Stop a container that failed its liveness or startup probe; True if it is
+        to start again (any restartPolicy but Never, whatever its exit code)."""
+        kind, cid = rec.probe_kill, rec.container_id
+        restart = ((pod.get("spec") or {}).get("restartPolicy") or "Always") != "Never"
+        message = f"Container {rec.name} failed {kind} probe"
+        event(NORMAL, "Killing", f"{message}, will be restarted" if restart else message)
+        exit_ = await self.runtime.stop_container(cid, kill_grace(pod, container, kind))
+        if rec.container_id != cid:
+            return False
+        if rec.state == "running":
+            rec.set_terminated(exit_)
+        if restart:
+            # Waiting, not terminated, until it runs again: a clean exit of a killed
+            # container must not read as a pod that Succeeded.
+            rec.set_waiting("ContainerCreating")
+        rec.probe_kill = ""
+        return restart
 
     def _crash_backoff(self, pod: Obj, rec: ContainerRecord, event: EventFunc) -> float | None:
         """None if the container may start again now; else the wait, and it waits
@@ -172,6 +195,19 @@ class ContainerSyncer:
         )
         rec.image_id = pulled.image_id
         return False
+
+
+def kill_grace(pod: Obj, container: Obj, kind: str) -> float:
+    """The grace period of a container killed by its `kind` ("liveness" / "startup")
+    probe: the probe's own terminationGracePeriodSeconds, else the pod's."""
+    deleting = (pod.get("metadata") or {}).get("deletionGracePeriodSeconds")
+    if deleting is not None:
+        return float(deleting)
+    pod_grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+    if pod_grace is None:
+        return 2.0  # upstream's minimum when the pod sets none
+    own = (container.get(f"{kind}Probe") or {}).get("terminationGracePeriodSeconds")
+    return float(own if own is not None else pod_grace)
 
 
 async def stop_all(

@@ -9,6 +9,10 @@ gracePeriodSeconds=0 and a UID precondition), as the kubelet does.
 Status is written by a second task per pod that always writes the latest state
 (so fast transitions coalesce into one write) with a compare-and-swap on the
 pod's resourceVersion; conditions other components own are kept.
+
+Running app containers are probed (`prober`): verdicts set the records' ready and
+started flags and publish the status; a failed liveness or startup probe marks
+the record for the pod's task, which kills and restarts the container.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pyk8s.controllers.events import EventRecorder
 from pyk8s.kubelet.backoff import DEFAULT_CAP, DEFAULT_INITIAL, Backoff
 from pyk8s.kubelet.podstatus import ContainerRecord, build_status, same_status
 from pyk8s.kubelet.podsync import ERROR_RESYNC, ContainerSyncer, stop_all
+from pyk8s.kubelet.prober import ProbeManager
 from pyk8s.kubelet.runtime.base import ContainerExit, Runtime, Sandbox
 from pyk8s.machinery import meta
 
@@ -118,6 +123,13 @@ class PodWorker:
             runtime, self.clock, image_backoff, self.crash_backoff, error_resync
         )
         self.entries: dict[str, PodEntry] = {}
+        self.prober = ProbeManager(
+            runtime,
+            self.clock,
+            on_change=self._probe_changed,
+            on_unhealthy=self._probe_unhealthy,
+            on_event=self._probe_event,
+        )
         self.pod_cidr = ""
         self._cidr_known = asyncio.Event()
         self.paused = False
@@ -174,7 +186,7 @@ class PodWorker:
 
     def pause(self) -> None:
         """Stop acting on pods (a frozen node): containers keep their state."""
-        self.paused = True
+        self.paused = self.prober.paused = True
         for entry in self.entries.values():
             for task in (entry.task, entry.writer):
                 if task is not None:
@@ -182,7 +194,7 @@ class PodWorker:
             entry.task = entry.writer = None
 
     def resume(self) -> None:
-        self.paused = False
+        self.paused = self.prober.paused = False
         for entry in list(self.entries.values()):
             if not entry.finished:
                 self._start(entry)
@@ -197,6 +209,7 @@ class PodWorker:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        await self.prober.close()
 
     # -- the per-pod loop -------------------------------------------------------
 
@@ -210,6 +223,7 @@ class PodWorker:
             entry.changed.clear()
             try:
                 if meta.is_being_deleted(entry.pod):
+                    self.prober.terminating(entry.uid)
                     await self._terminate(entry)
                     return
                 wake = await self._sync(entry)
@@ -236,14 +250,18 @@ class PodWorker:
             s["name"]: s for s in (entry.pod.get("status") or {}).get("containerStatuses") or []
         }
         entry.start_time = (entry.pod.get("status") or {}).get("startTime") or entry.start_time
+        specs = {c["name"]: c for c in (entry.pod.get("spec") or {}).get("containers") or []}
         for inst in containers:
             rec = by_name.get(inst.name)
             if rec is None:
                 continue
-            rec.restart_count = statuses.get(inst.name, {}).get("restartCount", 0)
+            reported = statuses.get(inst.name, {})
+            rec.restart_count = reported.get("restartCount", 0)
             rec.set_running(inst.container_id, inst.started_at)
             rec.image_id = inst.image_id
             self._watch(entry, rec, inst.container_id)
+            if inst.name in specs:
+                self.prober.add(entry.pod, specs[inst.name], rec, self._pod_ip(entry), reported)
         for rec in entry.inits:
             rec.state, rec.reason = "terminated", "Completed"
             rec.exit = _completed(entry.start_time)
@@ -278,6 +296,8 @@ class PodWorker:
             self._event(entry, type_, reason, message)
 
         def started(rec: ContainerRecord, cid: str) -> None:
+            if not rec.init:
+                self.prober.add(entry.pod, container, rec, self._pod_ip(entry))
             self._publish(entry)
             self._watch(entry, rec, cid)
 
@@ -344,6 +364,7 @@ class PodWorker:
                 await self.runtime.remove_container(rec.container_id)
         self.syncer.image_backoff.forget_prefix(entry.uid)
         self.crash_backoff.forget_prefix(entry.uid)
+        self.prober.remove_pod(entry.uid)
 
     async def _cleanup(self, entry: PodEntry) -> None:
         if entry.task is not None:
@@ -373,11 +394,15 @@ class PodWorker:
                 await self.clock.sleep(ERROR_RESYNC)
                 entry.dirty.set()
 
+    def _pod_ip(self, entry: PodEntry) -> str:
+        """The sandbox's IP (a hostNetwork pod's is the node's); "" before it has one."""
+        if entry.sandbox is None:
+            return ""
+        return entry.sandbox.ip or self.host_ip
+
     def status_of(self, entry: PodEntry, pod: Obj) -> Obj:
         sandbox = entry.sandbox
-        pod_ip = ""
-        if sandbox is not None:
-            pod_ip = sandbox.ip or self.host_ip
+        pod_ip = self._pod_ip(entry)
         return build_status(
             pod,
             host_ip=self.host_ip,
@@ -394,6 +419,7 @@ class PodWorker:
             if entry.finished or meta.is_being_deleted(entry.pod):
                 return
             pod = entry.pod
+            self.prober.trigger_unready(entry.uid)
             status = self.status_of(entry, pod)
             if same_status(status, pod.get("status") or {}):
                 return
@@ -410,6 +436,28 @@ class PodWorker:
             if fresh["metadata"].get("uid") != entry.uid:
                 return
             entry.observe(fresh, force=True)
+
+    # -- probe verdicts (callbacks of the prober) --------------------------------
+
+    def _probe_changed(self, uid: str) -> None:
+        entry = self.entries.get(uid)
+        if entry is not None and not self.paused:
+            self._publish(entry)
+
+    def _probe_unhealthy(self, uid: str, name: str, container_id: str, kind: str) -> None:
+        """A liveness/startup probe failed: the pod's task kills the container."""
+        entry = self.entries.get(uid)
+        rec = next((r for r in entry.apps if r.name == name), None) if entry else None
+        if entry is None or rec is None:
+            return
+        if rec.container_id == container_id and rec.state == "running":
+            rec.probe_kill = kind
+            entry.changed.set()
+
+    def _probe_event(self, uid: str, type_: str, reason: str, message: str) -> None:
+        entry = self.entries.get(uid)
+        if entry is not None:
+            self._event(entry, type_, reason, message)
 
     def _event(self, entry: PodEntry, type_: str, reason: str, message: str) -> None:
         if self.recorder is None:

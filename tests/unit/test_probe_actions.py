@@ -18,6 +18,7 @@ from pyk8s.kubelet.probes import (
     exec_probe,
     expand_static,
     format_url,
+    grpc_probe,
     http_probe,
     resolve_port,
     tcp_probe,
@@ -238,3 +239,52 @@ def test_urls_keep_the_query_and_bracket_ipv6() -> None:
         "https://198.18.0.5:8443/healthz?x=1"
     )
     assert format_url("http", "fd00::5", 80, "/") == "http://[fd00::5]:80/"
+
+
+@pytest.fixture
+async def grpc_health() -> AsyncIterator[tuple[int, dict[str, int]]]:
+    """A grpc.health.v1 server on 127.0.0.1: service name -> status it answers."""
+    grpc = pytest.importorskip("grpc")
+    statuses = {"": 1, "db": 2}
+
+    async def check(request: bytes, context) -> bytes:
+        service = request[2:].decode()  # field 1, length-prefixed (short names)
+        if service not in statuses:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown service")
+        return b"\x08" + bytes([statuses[service]])
+
+    handler = grpc.method_handlers_generic_handler(
+        "grpc.health.v1.Health", {"Check": grpc.unary_unary_rpc_method_handler(check)}
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield port, statuses
+    finally:
+        await server.stop(0)
+
+
+async def test_grpc_health_check(grpc_health) -> None:
+    port, _ = grpc_health
+    assert await grpc_probe("127.0.0.1", port, "", 2.0) == (Result.SUCCESS, "service healthy")
+    assert await grpc_probe("127.0.0.1", port, "db", 2.0) == (
+        Result.FAILURE,
+        'service unhealthy (responded with "NOT_SERVING")',
+    )
+    result, output = await grpc_probe("127.0.0.1", port, "web", 2.0)
+    assert result is Result.FAILURE
+    assert output == (
+        "error: health rpc probe failed: rpc error: code = NotFound desc = unknown service"
+    )
+
+
+async def test_grpc_nothing_listening_times_out() -> None:
+    pytest.importorskip("grpc")
+    port = closed_port()
+    assert await grpc_probe("127.0.0.1", port, "", 0.3) == (
+        Result.FAILURE,
+        f'timeout: failed to connect service "127.0.0.1:{port}" within 300ms: '
+        "context deadline exceeded",
+    )

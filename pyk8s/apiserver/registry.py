@@ -21,6 +21,7 @@ from pyk8s.api.strategy import StatusStrategy
 from pyk8s.apiserver import conversion, objectmeta
 from pyk8s.apiserver.watchcache import Entry, WatchCache, decode_entry
 from pyk8s.machinery import errors
+from pyk8s.machinery.meta import generate_name
 from pyk8s.store.interface import (
     KeyExistsError,
     KeyNotFoundError,
@@ -47,6 +48,8 @@ GENERATION_KINDS = {
 RETURN_DELETED_OBJECT = {("", "Pod"), ("", "Namespace"), ("", "Service")}
 
 MAX_UPDATE_RETRIES = 50
+# Further names tried when a generated name is taken (upstream tries 7 more).
+GENERATE_NAME_RETRIES = 7
 # Writes the server composes itself (pods/binding, namespaces/finalize): the kind's
 # update rules (e.g. a pod's immutable spec) do not apply to them.
 SERVER_WRITES = {"binding", "finalize"}
@@ -163,6 +166,7 @@ class Registry:
             await self._check_namespace_open(namespace)
         if meta.get("resourceVersion"):
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
+        generated = not obj["metadata"].get("name") and bool(obj["metadata"].get("generateName"))
         objectmeta.fill_for_create(res, obj, tracks_generation(res))
         strategy = res.strategy
         strategy.default(obj)
@@ -178,14 +182,24 @@ class Registry:
             if res.key(namespace, name) in self.cache.cache(res.store_prefix()).objects:
                 raise errors.already_exists(res.plural, res.group, name)
             return obj
-        try:
-            kv = await self.store.create(
-                res.key(namespace, name), encode_for_store(conversion.stored(res, obj))
-            )
-        except KeyExistsError:
-            raise errors.already_exists(res.plural, res.group, name) from None
+        kv = await self._store_new(res, namespace, obj, generated)
         obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
         return obj
+
+    async def _store_new(self, res: ResourceType, namespace: str, obj: Obj, generated: bool) -> Any:
+        """Store a new object. A generated name that is taken is generated again, up to
+        GENERATE_NAME_RETRIES times (upstream's RetryGenerateName, GA in 1.32)."""
+        md = obj["metadata"]
+        for attempt in range(GENERATE_NAME_RETRIES + 1):
+            try:
+                return await self.store.create(
+                    res.key(namespace, md["name"]), encode_for_store(conversion.stored(res, obj))
+                )
+            except KeyExistsError:
+                if not generated or attempt == GENERATE_NAME_RETRIES:
+                    raise errors.already_exists(res.plural, res.group, md["name"]) from None
+                md["name"] = generate_name(md["generateName"])
+        raise AssertionError("unreachable")
 
     # -- update ------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 VERSION = 3
@@ -409,7 +409,3 @@ _PARSERS = {
     HEADERS: FrameDecoder._headers_frame,
     WINDOW_UPDATE: FrameDecoder._window_update,
 }
-
-
-def encode_all(encoder: FrameEncoder, frames: Iterable[Frame]) -> bytes:
-    return b"".join(encoder.encode(f) for f in frames)

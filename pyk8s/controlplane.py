@@ -70,6 +70,10 @@ class ControlPlane:
             open_store(cfg.data_dir, durable=cfg.durable),
             tokens=[self.creds.token],
             compact_interval=cfg.compact_interval,
+            kubelet_client=(
+                self.creds.kubelet_client_cert_file,
+                self.creds.kubelet_client_key_file,
+            ),
         )
         await self.server.start(cfg.host, cfg.port, ssl_context=self.creds.ssl_context())
         connect_host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host

@@ -66,6 +66,7 @@ class ThreadedServer(ServerInfo):
                 open_store(self.data_dir, durable=self.durable),
                 tokens=[creds.token],
                 compact_interval=self.compact_interval,
+                kubelet_client=(creds.kubelet_client_cert_file, creds.kubelet_client_key_file),
             )
             await self.server.start("127.0.0.1", 0, ssl_context=creds.ssl_context())
 

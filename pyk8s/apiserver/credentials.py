@@ -1,4 +1,5 @@
-"""A server's identity on disk: CA, serving certificate, admin token, kubeconfig.
+"""A server's identity on disk: CA, serving certificate, admin token, kubeconfig, and the
+client certificate the API server presents to kubelets.
 
 Made once, on first start, in the data dir; a restart reuses them, so kubeconfigs
 handed out stay valid (as k3s keeps its server/tls directory).
@@ -41,6 +42,14 @@ class Credentials:
     @property
     def key_file(self) -> Path:
         return self.tls_dir / "serving.key"
+
+    @property
+    def kubelet_client_cert_file(self) -> Path:
+        return self.tls_dir / "apiserver-kubelet-client.crt"
+
+    @property
+    def kubelet_client_key_file(self) -> Path:
+        return self.tls_dir / "apiserver-kubelet-client.key"
 
     def ssl_context(self) -> ssl.SSLContext:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -136,6 +145,44 @@ def _make_serving(
     return key, cert
 
 
+# kubeadm's names for the certificate kube-apiserver presents to kubelets
+# (apiserver-kubelet-client): kubelets authorize the API server by this CN.
+KUBELET_CLIENT_CN = "kube-apiserver-kubelet-client"
+KUBELET_CLIENT_ORG = "kubeadm:cluster-admins"
+
+
+def _make_client(
+    ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, cn: str, org: str
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = _new_key()
+    now = dt.datetime.now(dt.UTC)
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + TEN_YEARS)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _load_ca(creds: Credentials) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    ca_key = serialization.load_pem_private_key((creds.tls_dir / "ca.key").read_bytes(), None)
+    ca_cert = x509.load_pem_x509_certificate(creds.ca_file.read_bytes())
+    return ca_key, ca_cert  # type: ignore[return-value]
+
+
 def ensure_credentials(data_dir: Path, extra_hosts: list[str] | None = None) -> Credentials:
     """Load the data dir's credentials, creating any that are missing."""
     tls = data_dir / "tls"
@@ -150,11 +197,17 @@ def ensure_credentials(data_dir: Path, extra_hosts: list[str] | None = None) -> 
         _write_private(token_file, secrets.token_hex(24).encode())
     creds = Credentials(tls, token_file.read_text().strip())
     if not creds.cert_file.exists() or not creds.key_file.exists():
-        ca_key = serialization.load_pem_private_key(creds_ca_key.read_bytes(), None)
-        ca_cert = x509.load_pem_x509_certificate(creds.ca_file.read_bytes())
-        key, cert = _make_serving(ca_key, ca_cert, extra_hosts or [])  # type: ignore[arg-type]
+        ca_key, ca_cert = _load_ca(creds)
+        key, cert = _make_serving(ca_key, ca_cert, extra_hosts or [])
         _write_private(creds.key_file, _pem_key(key))
         _write_private(creds.cert_file, cert.public_bytes(serialization.Encoding.PEM))
+    if not creds.kubelet_client_cert_file.exists() or not creds.kubelet_client_key_file.exists():
+        ca_key, ca_cert = _load_ca(creds)
+        key, cert = _make_client(ca_key, ca_cert, KUBELET_CLIENT_CN, KUBELET_CLIENT_ORG)
+        _write_private(creds.kubelet_client_key_file, _pem_key(key))
+        _write_private(
+            creds.kubelet_client_cert_file, cert.public_bytes(serialization.Encoding.PEM)
+        )
     return creds
 
 

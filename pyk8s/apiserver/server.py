@@ -17,6 +17,7 @@ from pyk8s.api.resources import ResourceTable
 from pyk8s.apiextensions.crdregistry import CRDRegistry
 from pyk8s.apiserver.app import make_app
 from pyk8s.apiserver.eviction import Evictions
+from pyk8s.apiserver.nodeproxy import NodeProxy
 from pyk8s.apiserver.registry import Context, Registry
 from pyk8s.apiserver.watchcache import WatchCache
 from pyk8s.machinery import errors
@@ -47,6 +48,7 @@ class APIServer:
         tokens: list[str],
         table: ResourceTable | None = None,
         compact_interval: float = 300.0,
+        kubelet_client: tuple[Path, Path] | None = None,
     ) -> None:
         self.store = store
         self.table = table or default_table()
@@ -55,8 +57,10 @@ class APIServer:
         self.registry = Registry(store, self.cache)
         self.evictions = Evictions(self)
         self.crds = CRDRegistry(self)
-        # Serves pods/log, exec, attach, portforward once node agents exist.
-        self.node_proxy: Callable[..., Any] | None = None
+        # Serves pods/log, exec, attach, portforward by relaying to the pod's kubelet,
+        # presenting kubelet_client (certificate, key) to it.
+        cert, key = kubelet_client or (None, None)
+        self.node_proxy: Callable[..., Any] | None = NodeProxy(self, cert, key)
         self.compact_interval = compact_interval
         self.advertise_address = "127.0.0.1:6443"
         self._runner: web.AppRunner | None = None
@@ -134,6 +138,9 @@ class APIServer:
 
     async def stop(self) -> None:
         await self.crds.stop()
+        close_proxy = getattr(self.node_proxy, "close", None)
+        if close_proxy is not None:
+            await close_proxy()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:

@@ -23,8 +23,16 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyk8s.cli.paths import default_data_dir
+from pyk8s.cli.runtimes import (
+    RuntimeUnavailable,
+    add_runtime_flags,
+    choose_runtime,
+    registry_config_dir,
+)
 from pyk8s.client import Client
 from pyk8s.kubelet import NodeConfig, NodePool
+from pyk8s.kubelet.nodestatus import KUBELET_PORT
 from pyk8s.kubelet.runtime.sim import SimConfig, SimRuntime
 
 log = logging.getLogger("pyk8s")
@@ -123,7 +131,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ca-file", type=Path, default=None, help="the server's CA certificate")
     p.add_argument("--node-name", required=True, help="this node's name")
     p.add_argument("--node-ip", default="127.0.0.1", help="the node's InternalIP")
-    p.add_argument("--runtime", choices=["sim"], default="sim", help="container runtime")
+    p.add_argument("--data-dir", type=Path, default=None, help="state directory")
+    p.add_argument(
+        "--kubelet-port",
+        type=int,
+        default=KUBELET_PORT,
+        help=f"kubelet API port on --node-ip (default {KUBELET_PORT}; 0 picks a free one)",
+    )
+    add_runtime_flags(p)
     add_sim_flags(p)
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_agent)
@@ -137,7 +152,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     try:
         token = parse_join_token(args.token)
         ca = trusted_ca(args.server, token, args.ca_file)
-    except (JoinError, OSError) as err:
+        args.runtime = choose_runtime(args)
+    except (JoinError, OSError, RuntimeUnavailable) as err:
         print(f"pyk8s agent: {err}")
         return 1
     try:
@@ -152,7 +168,26 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
         args.server, token=secret, ca_data=ca_pem.decode(), user_agent=f"kubelet/{args.node_name}"
     )
     pool = NodePool(client)
-    pool.add(NodeConfig(args.node_name, internal_ip=args.node_ip), SimRuntime(sim_config(args)))
+    cri_node = None
+    if args.runtime == "containerd":
+        from pyk8s.kubelet.crinode import CriNode, CriNodeOptions
+
+        data_dir = args.data_dir or default_data_dir()
+        cri_node = CriNode(
+            CriNodeOptions(
+                data_dir,
+                args.node_name,
+                ca_pem,
+                node_ip=args.node_ip,
+                kubelet_port=args.kubelet_port,
+                endpoint=args.container_runtime_endpoint,
+                registry_config_dir=registry_config_dir(args, data_dir),
+            )
+        )
+        pool.add(*await cri_node.start(client))
+    else:
+        config = NodeConfig(args.node_name, internal_ip=args.node_ip)
+        pool.add(config, SimRuntime(sim_config(args)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -162,4 +197,6 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
     await stop.wait()
     starter.cancel()
     await pool.stop()
+    if cri_node is not None:
+        await cri_node.stop()  # containers keep running: a restarted agent adopts them
     await client.close()

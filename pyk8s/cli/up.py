@@ -20,11 +20,18 @@ import asyncio
 import logging
 import signal
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pyk8s.cli.agent import add_sim_flags, make_join_token, sim_config
 from pyk8s.cli.paths import default_data_dir
+from pyk8s.cli.runtimes import (
+    RuntimeUnavailable,
+    add_runtime_flags,
+    choose_runtime,
+    registry_config_dir,
+)
 from pyk8s.client import Client
 from pyk8s.controlplane import ControlPlane, ControlPlaneConfig
 from pyk8s.kubelet import NodeConfig, NodePool
@@ -42,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", type=Path, default=None, help="state directory")
     p.add_argument("--port", type=int, default=6443, help="API server port (0 picks a free one)")
     p.add_argument("--workers", type=int, default=3, help="worker nodes w1-k8s..wN-k8s")
-    p.add_argument("--runtime", choices=["sim"], default="sim", help="container runtime")
+    add_runtime_flags(p)
     add_sim_flags(p)
     p.add_argument("--cluster-cidr", default="10.42.0.0/16", help="pod network range")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="service cluster IP range")
@@ -71,6 +78,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:
+        args.runtime = choose_runtime(args)
+    except RuntimeUnavailable as err:
+        print(f"pyk8s up: {err}")
+        return 1
     try:
         asyncio.run(run_up(args))
     except KeyboardInterrupt:
@@ -138,36 +150,82 @@ async def wait_nodes_ready(client: Client, names: list[str], timeout: float) -> 
     return False
 
 
-async def start_cluster(args: argparse.Namespace) -> tuple[ControlPlane, NodePool, Client]:
+@dataclass
+class LocalCluster:
+    plane: ControlPlane
+    pool: NodePool
+    client: Client
+    cri_nodes: list[Any] = field(default_factory=list)  # pyk8s.kubelet.crinode.CriNode
+
+
+async def start_cluster(args: argparse.Namespace) -> LocalCluster:
     plane = ControlPlane(plane_config(args))
     await plane.start()
     client = plane.new_client("kubelet")
-    pool = NodePool(client)
-    for cfg in node_configs(args.workers, _has_lifecycle_controller(), args.cluster_cidr):
-        pool.add(cfg, SimRuntime(sim_config(args)))
-    await pool.start()
-    return plane, pool, client
+    cluster = LocalCluster(plane, NodePool(client), client)
+    configs = node_configs(args.workers, _has_lifecycle_controller(), args.cluster_cidr)
+    try:
+        for cfg in configs:
+            if getattr(args, "runtime", "sim") == "containerd":
+                cfg, runtime = await start_cri_node(args, cluster, cfg)
+                cluster.pool.add(cfg, runtime)
+            else:
+                cluster.pool.add(cfg, SimRuntime(sim_config(args)))
+        await cluster.pool.start()
+    except BaseException:
+        await stop_cluster(cluster)
+        raise
+    return cluster
 
 
-async def stop_cluster(plane: ControlPlane, pool: NodePool, client: Client) -> None:
-    await pool.stop()
-    await client.close()
-    await plane.stop()
+async def start_cri_node(
+    args: argparse.Namespace, cluster: LocalCluster, cfg: NodeConfig
+) -> tuple[NodeConfig, Any]:
+    """A containerd node standing in for the simulated one `cfg` describes."""
+    from pyk8s.kubelet.crinode import CriNode, CriNodeOptions
+
+    plane = cluster.plane
+    assert plane.creds is not None
+    data_dir = plane.config.data_dir
+    node = CriNode(
+        CriNodeOptions(
+            data_dir,
+            cfg.name,
+            plane.creds.ca_file.read_bytes(),
+            node_ip=cfg.internal_ip,
+            endpoint=args.container_runtime_endpoint,
+            registry_config_dir=registry_config_dir(args, data_dir),
+            control_plane=cfg.control_plane,
+            register_not_ready_taint=cfg.register_not_ready_taint,
+        )
+    )
+    cluster.cri_nodes.append(node)
+    return await node.start(cluster.client)
+
+
+async def stop_cluster(cluster: LocalCluster) -> None:
+    await cluster.pool.stop()
+    # `up` owns its nodes: their containers, networks and containerds go with it.
+    for node in cluster.cri_nodes:
+        await node.stop(remove_pods=True)
+    await cluster.client.close()
+    await cluster.plane.stop()
 
 
 async def run_up(args: argparse.Namespace) -> None:
     began = time.monotonic()
-    plane, pool, client = await start_cluster(args)
-    ready = await wait_nodes_ready(client, list(pool.kubelets), READY_TIMEOUT)
+    cluster = await start_cluster(args)
+    nodes = list(cluster.pool.kubelets)
+    ready = await wait_nodes_ready(cluster.client, nodes, READY_TIMEOUT)
     took = time.monotonic() - began
-    print(usage_text(plane, list(pool.kubelets), ready, took), flush=True)
+    print(usage_text(cluster.plane, nodes, ready, took), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("pyk8s up: stopping", flush=True)
-    await stop_cluster(plane, pool, client)
+    await stop_cluster(cluster)
 
 
 def usage_text(plane: ControlPlane, nodes: list[str], ready: bool, took: float) -> str:
@@ -185,7 +243,8 @@ def usage_text(plane: ControlPlane, nodes: list[str], ready: bool, took: float) 
             "Join another node:",
             f"  pyk8s agent --server {plane.url} --token {token} --node-name NAME",
             "",
-            "Stop a node's heartbeats: kubectl annotate node NAME sim.pyk8s.io/frozen=true",
+            "Stop a simulated node's heartbeats: "
+            "kubectl annotate node NAME sim.pyk8s.io/frozen=true",
             "Ctrl-C stops the cluster; `pyk8s up` on the same --data-dir brings it back.",
         ]
     )

@@ -100,7 +100,7 @@ class ContainerSyncer:
             started = await self.runtime.start_container(cid)
         except ContainerCreateError as err:
             event(WARNING, "Failed", f"Error: {err}")
-            rec.set_waiting("CreateContainerError", str(err))
+            rec.set_waiting(err.reason, str(err))
             return self.error_resync
         event(NORMAL, "Started", f"Started container {rec.name}")
         if restarting:

@@ -20,7 +20,13 @@ class ImagePullError(Exception):
 
 
 class ContainerCreateError(Exception):
-    """Creating or starting a container failed (CreateContainerError / RunContainerError)."""
+    """Creating or starting a container failed. `reason` is the waiting reason the
+    container shows: CreateContainerError by default, CreateContainerConfigError when
+    its environment or mounts cannot be built (a missing ConfigMap key, say)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or "CreateContainerError"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,72 @@
+"""The container runtime flags `pyk8s up` and `pyk8s agent` share, and the choice
+between containerd (real containers) and sim (no processes).
+
+`--runtime auto` (the default) takes containerd wherever it can run here (root,
+containerd, runc, the CNI plugins, overlayfs) and otherwise falls back to sim,
+saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pyk8s.kubelet.containerd import containerd_available
+
+RUNTIMES = ("auto", "containerd", "sim")
+COMMON_REGISTRIES = ["docker.io", "registry.k8s.io", "quay.io", "ghcr.io", "gcr.io"]
+
+
+class RuntimeUnavailable(Exception):
+    """containerd was asked for and cannot run here (the message says why)."""
+
+
+def add_runtime_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="auto",
+        help="container runtime: containerd (real containers), sim (simulated), or auto "
+        "(containerd where it can run, else sim)",
+    )
+    p.add_argument(
+        "--container-runtime-endpoint",
+        default="",
+        metavar="SOCKET",
+        help="use this containerd's CRI socket instead of running one per node",
+    )
+    p.add_argument(
+        "--registry-mirror",
+        default="",
+        metavar="URL",
+        help="pull every image through this registry (e.g. http://127.0.0.1:5000); no "
+        "request then goes to the images' own registries",
+    )
+
+
+def choose_runtime(args: argparse.Namespace) -> str:
+    """'containerd' or 'sim'; prints why when auto falls back to sim."""
+    if args.runtime == "sim":
+        return "sim"
+    if getattr(args, "container_runtime_endpoint", ""):
+        return "containerd"
+    reason = containerd_available()
+    if reason is None:
+        return "containerd"
+    if args.runtime == "containerd":
+        raise RuntimeUnavailable(f"containerd runtime unavailable: {reason}")
+    print(f"pyk8s: containerd cannot run here ({reason}); using the simulated runtime")
+    return "sim"
+
+
+def registry_config_dir(args: argparse.Namespace, data_dir: Path) -> Path | None:
+    """containerd's hosts.toml tree for --registry-mirror (None without one)."""
+    mirror = getattr(args, "registry_mirror", "")
+    if not mirror:
+        return None
+    from pyk8s.images.registry import write_mirror_config
+
+    config_dir = data_dir / "registries.d"
+    host = mirror.split("://", 1)[-1].rstrip("/")
+    write_mirror_config(config_dir, mirror, COMMON_REGISTRIES + [host])
+    return config_dir

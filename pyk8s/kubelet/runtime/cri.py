@@ -1,0 +1,638 @@
+"""The containerd runtime: the pod worker's Runtime over CRI v1 (gRPC).
+
+Sandboxes get their network from CNI through containerd (the node's bridge
+and podCIDR, see kubelet/cni.py); containers get the environment and volumes
+the kubelet computes (podenv.py, volumes.py) and log to CRI log files under
+the node's log directory, which `kubectl logs` reads through the kubelet API.
+Exits are noticed by polling the runtime's container list, as the kubelet's
+PLEG relists. Every sandbox and container carries upstream's
+io.kubernetes.* labels, so a restarted agent finds its pods again (`adopt`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from pyk8s.kubelet import podenv, volumes
+from pyk8s.kubelet.cni import NodeNetwork
+from pyk8s.kubelet.cri import (
+    CONTAINER_EXITED,
+    CONTAINER_RUNNING,
+    SANDBOX_READY,
+    CriClient,
+    CriError,
+)
+from pyk8s.kubelet.runtime import crispec
+from pyk8s.kubelet.runtime.base import (
+    AdoptedContainer,
+    ContainerCreateError,
+    ContainerExit,
+    ImagePullError,
+    Obj,
+    PulledImage,
+    Runtime,
+    Sandbox,
+    normalize_image,
+)
+from pyk8s.kubelet.runtime.criimages import (
+    auth_config,
+    docker_credentials,
+    image_id_of,
+    matches_registry,
+    registry_host,
+)
+from pyk8s.kubelet.server.backend import ContainerRef, PodRef
+
+log = logging.getLogger(__name__)
+
+PREFIX = "containerd://"
+POLL_INTERVAL = 0.5
+NETWORK_READY_TIMEOUT = 10.0
+
+
+def cri_message(err: CriError) -> str:
+    """What the kubelet shows for a failed CRI call (`rpc error: code = ... desc = ...`)."""
+    return str(err)
+
+
+def _is_not_found(err: CriError) -> bool:
+    return err.not_found
+
+
+def strip_id(container_id: str) -> str:
+    return container_id.split("://", 1)[-1]
+
+
+@dataclass
+class SandboxInfo:
+    id: str
+    uid: str
+    namespace: str
+    name: str
+    ip: str
+    config: Obj
+    pod_dir: Path
+    log_dir: Path
+    volume_paths: dict[str, Path] | None = None
+
+
+@dataclass
+class ContainerInfo:
+    id: str
+    sandbox_id: str
+    namespace: str
+    pod: str
+    uid: str
+    name: str
+    attempt: int
+    log_path: Path
+    termination_path: Path | None = None
+    termination_policy: str = "File"
+    spec: Obj = field(default_factory=dict)
+
+
+class CriRuntime(Runtime):
+    """One node's containerd, as the pod worker's Runtime and the kubelet API's backend."""
+
+    probes_reach_pods = True
+
+    def __init__(
+        self,
+        cri: CriClient,
+        *,
+        node_name: str,
+        node_dir: Path,
+        network: NodeNetwork,
+        lookup: podenv.ObjectLookup | None = None,
+        host_ip: str = "127.0.0.1",
+        memory_capacity: int = 8 << 30,
+        cgroup_root: str = "",
+    ) -> None:
+        self.cri = cri
+        self.node_name = node_name
+        self.node_dir = node_dir
+        self.network = network
+        self.lookup = lookup
+        self.host_ip = host_ip
+        self.memory_capacity = memory_capacity
+        self.cgroup_root = cgroup_root or f"/pyk8s-{node_name}"
+        self.node_allocatable: dict[str, str] | None = None  # for resourceFieldRef defaults
+        self.version = "containerd://unknown"
+        self.images: dict[str, str] = {}  # normalized ref -> imageID
+        self.sandboxes: dict[str, SandboxInfo] = {}
+        self.containers: dict[str, ContainerInfo] = {}
+        self._existing: dict[str, tuple[Obj, list[Obj]]] = {}  # pod uid -> sandbox, containers
+        self._waiters: dict[str, asyncio.Future[ContainerExit]] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------
+
+    async def start(self) -> None:
+        version = await self.cri.version()
+        self.version = f"containerd://{version.get('runtime_version', '')}"
+        await self.refresh_images()
+        await self._load_existing()
+        self._poller = asyncio.create_task(self._poll_exits(), name=f"pleg {self.node_name}")
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        await self.cri.close()
+
+    async def remove_all(self) -> None:
+        """Stop and remove every sandbox this node runs (`pyk8s up` tearing down)."""
+        for sandbox in await self.cri.list_pod_sandbox():
+            await self._remove_sandbox(sandbox["id"])
+
+    # -- images -----------------------------------------------------------------
+
+    async def refresh_images(self) -> None:
+        images: dict[str, str] = {}
+        for image in await self.cri.list_images():
+            for tag in image.get("repo_tags") or []:
+                images[tag] = image_id_of(image, tag)
+        self.images = images
+
+    def local_image(self, image: str) -> str:
+        return self.images.get(normalize_image(image), "")
+
+    async def pull_image(self, image: str, pod: Obj) -> PulledImage:
+        ref = normalize_image(image)
+        present = await self._image_status(ref)
+        if present is None:
+            await self._pull(ref, pod)
+            present = await self._image_status(ref)
+            if present is None:
+                raise ImagePullError(f'image "{ref}" vanished after its pull')
+        image_id = image_id_of(present, ref)
+        self.images[ref] = image_id
+        return PulledImage(image_id, int(present.get("size") or 0))
+
+    async def _image_status(self, ref: str) -> Obj | None:
+        try:
+            status = await self.cri.image_status(ref)
+        except CriError as err:
+            raise ImagePullError(cri_message(err)) from err
+        if status and "image" in status and isinstance(status["image"], dict):
+            return status["image"]
+        return status
+
+    async def _pull(self, ref: str, pod: Obj) -> None:
+        auths = await self._pull_credentials(ref, pod) or [None]
+        last: CriError | None = None
+        for auth in auths:
+            try:
+                await self.cri.pull_image(ref, auth)
+                return
+            except CriError as err:
+                last = err
+        assert last is not None
+        raise ImagePullError(cri_message(last))
+
+    async def _pull_credentials(self, ref: str, pod: Obj) -> list[Obj]:
+        if self.lookup is None:
+            return []
+        host = registry_host(ref)
+        namespace = pod["metadata"].get("namespace", "")
+        found: list[Obj] = []
+        for item in (pod.get("spec") or {}).get("imagePullSecrets") or []:
+            secret = await self.lookup.get("secrets", namespace, item.get("name", ""))
+            for key, cred in docker_credentials(secret or {}).items():
+                if matches_registry(key, host):
+                    found.append(auth_config(cred))
+        return found
+
+    # -- sandboxes --------------------------------------------------------------
+
+    async def run_sandbox(self, pod: Obj, pod_cidr: str) -> Sandbox:
+        meta = pod["metadata"]
+        host_network = bool((pod.get("spec") or {}).get("hostNetwork"))
+        if not host_network:
+            await self._ensure_network(pod_cidr)
+        pod_dir = self.node_dir / "pods" / meta["uid"]
+        log_dir = self.node_dir / "logs" / crispec.log_directory_name(pod)
+        pod_dir.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        attempt = await self._next_sandbox_attempt(meta["uid"])
+        config = crispec.sandbox_config(
+            pod, attempt=attempt, log_directory=str(log_dir), cgroup_root=self.cgroup_root
+        )
+        try:
+            sandbox_id = await self.cri.run_pod_sandbox(config)
+            status = (await self.cri.pod_sandbox_status(sandbox_id)).get("status") or {}
+        except CriError as err:
+            raise ContainerCreateError(f"Failed to create pod sandbox: {cri_message(err)}") from err
+        ip = "" if host_network else ((status.get("network") or {}).get("ip") or "")
+        self.sandboxes[sandbox_id] = SandboxInfo(
+            sandbox_id,
+            meta["uid"],
+            meta.get("namespace", ""),
+            meta["name"],
+            ip,
+            config,
+            pod_dir,
+            log_dir,
+        )
+        return Sandbox(sandbox_id, ip)
+
+    async def _ensure_network(self, pod_cidr: str) -> None:
+        if not pod_cidr:
+            raise ContainerCreateError("the node has no podCIDR yet")
+        changed = self.network.configure(pod_cidr)
+        if changed or not await self._network_ready():
+            await self._wait_network_ready()
+
+    async def _network_ready(self) -> bool:
+        status = await self.cri.status()
+        conditions = (status.get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "NetworkReady" and c.get("status") for c in conditions)
+
+    async def _wait_network_ready(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + NETWORK_READY_TIMEOUT
+        while not await self._network_ready():
+            if loop.time() > deadline:
+                raise ContainerCreateError("network plugin is not ready: cni config uninitialized")
+            await asyncio.sleep(0.1)
+
+    async def _next_sandbox_attempt(self, uid: str) -> int:
+        previous = await self.cri.list_pod_sandbox({"label_selector": {crispec.POD_UID: uid}})
+        for sandbox in previous:  # a pod has one sandbox: clear out dead ones first
+            await self._remove_sandbox(sandbox["id"], keep_files=True)
+        return (
+            max((int((s.get("metadata") or {}).get("attempt") or 0) for s in previous), default=-1)
+            + 1
+        )
+
+    async def stop_sandbox(self, sandbox_id: str) -> None:
+        await self._remove_sandbox(sandbox_id)
+
+    async def _remove_sandbox(self, sandbox_id: str, keep_files: bool = False) -> None:
+        info = self.sandboxes.pop(sandbox_id, None)
+        for call in (self.cri.stop_pod_sandbox, self.cri.remove_pod_sandbox):
+            try:
+                await call(sandbox_id)
+            except CriError as err:
+                if not _is_not_found(err):
+                    raise
+        for cid in [c.id for c in self.containers.values() if c.sandbox_id == sandbox_id]:
+            self.containers.pop(cid, None)
+        if info is not None and not keep_files:
+            volumes.remove_pod_dir(info.pod_dir)
+            shutil.rmtree(info.log_dir, ignore_errors=True)
+            remove_pod_cgroups(info.config["linux"]["cgroup_parent"])
+
+    # -- containers -------------------------------------------------------------
+
+    async def create_container(
+        self, sandbox_id: str, pod: Obj, container: Obj, attempt: int, init: bool = False
+    ) -> str:
+        info = self.sandboxes.get(sandbox_id)
+        if info is None:
+            raise ContainerCreateError(f"pod sandbox {sandbox_id[:12]} is gone")
+        try:
+            config, termination = await self._container_config(info, pod, container, attempt)
+        except (podenv.EnvError, volumes.VolumeError) as err:
+            # Upstream: a missing ConfigMap/Secret (key) is CreateContainerConfigError.
+            reason = "CreateContainerConfigError"
+            if isinstance(err, volumes.VolumeError) and not isinstance(err, volumes.MountError):
+                reason = "ContainerCreating"  # the volume is retried; FailedMount explains
+            raise ContainerCreateError(str(err), reason) from err
+        await self._remove_old_attempts(info, container["name"], attempt)
+        try:
+            cid = await self.cri.create_container(sandbox_id, config, info.config)
+        except CriError as err:
+            raise ContainerCreateError(cri_message(err)) from err
+        self.containers[cid] = ContainerInfo(
+            cid,
+            sandbox_id,
+            info.namespace,
+            info.name,
+            info.uid,
+            container["name"],
+            attempt,
+            info.log_dir / config["log_path"],
+            termination,
+            container.get("terminationMessagePolicy") or "File",
+            container,
+        )
+        return PREFIX + cid
+
+    async def _container_config(
+        self, info: SandboxInfo, pod: Obj, container: Obj, attempt: int
+    ) -> tuple[Obj, Path | None]:
+        lookup = self.lookup or _NoObjects()
+        envs = await podenv.container_env(
+            pod,
+            container,
+            lookup,
+            pod_ip=info.ip or self.host_ip,
+            host_ip=self.host_ip,
+            node_allocatable=self.node_allocatable,
+        )
+        if info.volume_paths is None:
+            info.volume_paths = await volumes.prepare_volumes(
+                pod, info.pod_dir, lookup, node_name=self.node_name
+            )
+        termination = volumes.termination_log(info.pod_dir, container)
+        mounts = volumes.container_mounts(
+            pod,
+            container,
+            info.volume_paths,
+            env=envs,
+            etc_hosts=volumes.write_etc_hosts(info.pod_dir, pod, info.ip),
+            termination=termination,
+        )
+        config = crispec.container_config(
+            pod,
+            container,
+            attempt=attempt,
+            image=normalize_image(container.get("image") or ""),
+            command=podenv.expand_command(list(container.get("command") or []), envs),
+            args=podenv.expand_command(list(container.get("args") or []), envs),
+            envs=envs,
+            mounts=mounts,
+            memory_capacity=self.memory_capacity,
+        )
+        return config, termination[0]
+
+    async def _remove_old_attempts(self, info: SandboxInfo, name: str, attempt: int) -> None:
+        """Keep only the latest dead instance (for `logs --previous`), as the kubelet's
+        container GC does."""
+        dead = [
+            c
+            for c in self.containers.values()
+            if c.sandbox_id == info.id and c.name == name and c.attempt < attempt - 1
+        ]
+        for c in dead:
+            await self.remove_container(PREFIX + c.id)
+
+    async def start_container(self, container_id: str) -> str:
+        cid = strip_id(container_id)
+        try:
+            await self.cri.start_container(cid)
+            status = await self._container_status(cid)
+        except CriError as err:
+            raise ContainerCreateError(cri_message(err)) from err
+        return crispec.rfc3339_from_nanos(int(status.get("started_at") or 0))
+
+    async def _container_status(self, cid: str) -> Obj:
+        resp = await self.cri.container_status(cid)
+        return resp.get("status", resp) if isinstance(resp.get("status"), dict) else resp
+
+    async def wait_container(self, container_id: str) -> ContainerExit:
+        cid = strip_id(container_id)
+        fut = self._waiters.get(cid)
+        if fut is None or fut.done():
+            fut = asyncio.get_running_loop().create_future()
+            self._waiters[cid] = fut
+        return await asyncio.shield(fut)
+
+    async def stop_container(self, container_id: str, grace_seconds: float) -> ContainerExit:
+        cid = strip_id(container_id)
+        try:
+            await self.cri.stop_container(cid, max(0, int(round(grace_seconds))))
+            status = await self._container_status(cid)
+        except CriError as err:
+            if _is_not_found(err):
+                return ContainerExit(137, "Error", "", "")
+            raise
+        exit_ = self._exit_of(cid, status)
+        fut = self._waiters.pop(cid, None)
+        if fut is not None and not fut.done():
+            fut.set_result(exit_)
+        return exit_
+
+    async def remove_container(self, container_id: str) -> None:
+        cid = strip_id(container_id)
+        self.containers.pop(cid, None)
+        try:
+            await self.cri.remove_container(cid)
+        except CriError as err:
+            if not _is_not_found(err):
+                raise
+
+    async def exec_sync(
+        self, container_id: str, cmd: list[str], timeout: float
+    ) -> tuple[int, bytes]:
+        try:
+            stdout, stderr, code = await self.cri.exec_sync(
+                strip_id(container_id), cmd, max(1, int(timeout))
+            )
+        except CriError as err:
+            if err.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise TimeoutError(f"command {cmd!r} timed out") from err
+            raise
+        return code, stdout + stderr
+
+    def _exit_of(self, cid: str, status: Obj) -> ContainerExit:
+        code = int(status.get("exit_code") or 0)
+        reason = status.get("reason") or ("Completed" if code == 0 else "Error")
+        message = status.get("message") or ""
+        info = self.containers.get(cid)
+        if info is not None and info.termination_path is not None:
+            message = (
+                volumes.read_termination_message(
+                    info.termination_path,
+                    info.termination_policy if code else "File",
+                    info.log_path,
+                )
+                or message
+            )
+        return ContainerExit(
+            code,
+            reason,
+            crispec.rfc3339_from_nanos(int(status.get("started_at") or 0)),
+            crispec.rfc3339_from_nanos(int(status.get("finished_at") or 0)),
+            message,
+        )
+
+    async def _poll_exits(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_INTERVAL)
+            if not any(not f.done() for f in self._waiters.values()):
+                continue
+            try:
+                await self._relist()
+            except CriError as err:
+                log.warning("%s: listing containers failed: %s", self.node_name, err)
+
+    async def _relist(self) -> None:
+        running = {
+            c["id"] for c in await self.cri.list_containers({"state": {"state": CONTAINER_RUNNING}})
+        }
+        for cid, fut in list(self._waiters.items()):
+            if fut.done() or cid in running:
+                continue
+            try:
+                status = await self._container_status(cid)
+            except CriError as err:
+                if not _is_not_found(err):
+                    raise
+                fut.set_result(ContainerExit(137, "Error", "", ""))
+                continue
+            if int(status.get("state") or 0) == CONTAINER_EXITED:
+                fut.set_result(self._exit_of(cid, status))
+                self._waiters.pop(cid, None)
+
+    # -- adoption after an agent restart ---------------------------------------
+
+    async def _load_existing(self) -> None:
+        sandboxes = {
+            s["id"]: s for s in await self.cri.list_pod_sandbox({"state": {"state": SANDBOX_READY}})
+        }
+        by_sandbox: dict[str, list[Obj]] = {}
+        for c in await self.cri.list_containers():
+            by_sandbox.setdefault(c.get("pod_sandbox_id", ""), []).append(c)
+        for sid, sandbox in sandboxes.items():
+            uid = (sandbox.get("labels") or {}).get(crispec.POD_UID, "")
+            if uid:
+                self._existing[uid] = (sandbox, by_sandbox.get(sid, []))
+
+    def adopt(self, pod: Obj) -> tuple[Sandbox, list[AdoptedContainer]] | None:
+        found = self._existing.pop(pod["metadata"].get("uid", ""), None)
+        if found is None:
+            return None
+        sandbox, containers = found
+        meta = pod["metadata"]
+        pod_dir = self.node_dir / "pods" / meta["uid"]
+        log_dir = self.node_dir / "logs" / crispec.log_directory_name(pod)
+        config = crispec.sandbox_config(
+            pod, attempt=0, log_directory=str(log_dir), cgroup_root=self.cgroup_root
+        )
+        ip = ((pod.get("status") or {}).get("podIP")) or ""
+        self.sandboxes[sandbox["id"]] = SandboxInfo(
+            sandbox["id"],
+            meta["uid"],
+            meta.get("namespace", ""),
+            meta["name"],
+            ip,
+            config,
+            pod_dir,
+            log_dir,
+        )
+        adopted = []
+        specs = {c["name"]: c for c in (pod.get("spec") or {}).get("containers") or []}
+        for c in containers:
+            name = (c.get("labels") or {}).get(crispec.CONTAINER_NAME, "")
+            attempt = int((c.get("metadata") or {}).get("attempt") or 0)
+            self.containers[c["id"]] = ContainerInfo(
+                c["id"],
+                sandbox["id"],
+                meta.get("namespace", ""),
+                meta["name"],
+                meta["uid"],
+                name,
+                attempt,
+                log_dir / name / f"{attempt}.log",
+                spec=specs.get(name, {}),
+            )
+            if int(c.get("state") or 0) == CONTAINER_RUNNING and name in specs:
+                adopted.append(
+                    AdoptedContainer(
+                        name,
+                        PREFIX + c["id"],
+                        c.get("image_ref") or "",
+                        crispec.rfc3339_from_nanos(int(c.get("created_at") or 0)),
+                    )
+                )
+        return Sandbox(sandbox["id"], ip), adopted
+
+    def forget_unadopted(self) -> list[str]:
+        """Sandboxes found at start whose pods never showed up (deleted meanwhile)."""
+        ids = [sandbox["id"] for sandbox, _ in self._existing.values()]
+        self._existing.clear()
+        return ids
+
+    async def remove_orphans(self) -> None:
+        for sandbox_id in self.forget_unadopted():
+            await self._remove_sandbox(sandbox_id)
+
+    # -- the kubelet API's backend ---------------------------------------------
+
+    def find_container(
+        self, namespace: str, pod: str, container: str, previous: bool
+    ) -> ContainerRef | None:
+        instances = sorted(
+            (
+                c
+                for c in self.containers.values()
+                if c.namespace == namespace and c.pod == pod and c.name == container
+            ),
+            key=lambda c: c.attempt,
+        )
+        if previous:
+            instances = instances[:-1]
+        if not instances:
+            return None
+        c = instances[-1]
+        fut = self._waiters.get(c.id)
+        running = not previous and (fut is None or not fut.done())
+        sandbox = self.sandboxes.get(c.sandbox_id)
+        return ContainerRef(c.id, c.log_path, running, sandbox.ip if sandbox else "")
+
+    def pod_ref(self, namespace: str, pod: str) -> PodRef | None:
+        for s in self.sandboxes.values():
+            if s.namespace == namespace and s.name == pod:
+                return PodRef(s.id, s.ip)
+        return None
+
+    async def exec_url(
+        self,
+        container_id: str,
+        cmd: list[str],
+        tty: bool,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> str:
+        return await self.cri.exec(
+            {
+                "container_id": strip_id(container_id),
+                "cmd": cmd,
+                "tty": tty,
+                "stdin": stdin,
+                "stdout": stdout,
+                "stderr": stderr and not tty,
+            }
+        )
+
+    async def attach_url(
+        self, container_id: str, tty: bool, stdin: bool, stdout: bool, stderr: bool
+    ) -> str:
+        return await self.cri.attach(
+            {
+                "container_id": strip_id(container_id),
+                "tty": tty,
+                "stdin": stdin,
+                "stdout": stdout,
+                "stderr": stderr and not tty,
+            }
+        )
+
+
+class _NoObjects:
+    async def get(self, resource: str, namespace: str, name: str) -> Obj | None:
+        return None
+
+
+def remove_pod_cgroups(parent: str) -> None:
+    """rmdir the pod's cgroup in every v1 hierarchy (runc removes only the
+    containers' own cgroups; the kubelet owns the pod level)."""
+    root = Path("/sys/fs/cgroup")
+    if not parent or not root.is_dir():
+        return
+    for hierarchy in root.iterdir():
+        path = hierarchy / parent.lstrip("/")
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                path.rmdir()

@@ -117,7 +117,13 @@ class FakeRuntimeStreams:
             resizes = asyncio.create_task(self._resizes(s, streams.get("resize")))
             code = await run_fake_command(s, streams)
             resizes.cancel()
+            # containerd's order: output streams end, the Status goes out on the error
+            # stream, which is then reset, and the connection goes away.
+            for name in ("stdout", "stderr"):
+                if name in streams:
+                    await streams[name].close()
             await streams["error"].write(json.dumps(exit_status(s.cmd, code)).encode())
+            await streams["error"].reset()
         finally:
             await conn.close()  # as containerd: the connection ends with the command
             serving.cancel()

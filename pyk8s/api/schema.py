@@ -351,18 +351,25 @@ def _mismatch(value: Any, node: SchemaNode) -> str | None:
         if isinstance(value, float) and not value.is_integer() or not lo <= value <= hi:
             return f"number {value}"
         return None
-    expected = {
-        "string": ("string",),
-        "time": ("string",),
-        "boolean": ("bool",),
-        "number": ("number",),
-        "int-or-string": ("number", "string"),
-        "quantity": ("number", "string"),
-        "array": ("array",),
-        "map": ("object",),
-        "object": ("object",),
-    }.get(t, (kind,))
-    return None if kind in expected else kind
+    expected = _EXPECTED_KINDS.get(t)
+    return None if expected is None or kind in expected else kind
+
+
+# The JSON kinds each node type decodes from (other types take any).
+_EXPECTED_KINDS = {
+    "string": ("string",),
+    "time": ("string",),
+    "boolean": ("bool",),
+    "number": ("number",),
+    "int-or-string": ("number", "string"),
+    "quantity": ("number", "string"),
+    "array": ("array",),
+    "map": ("object",),
+    "object": ("object",),
+}
+# Public names for pyk8s.api.fieldcheck.
+json_kind = _json_kind
+mismatch = _mismatch
 
 
 def type_errors(obj: Any, node: SchemaNode) -> list[str]:

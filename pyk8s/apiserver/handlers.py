@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from pyk8s.api import schema
+from pyk8s.api.fieldcheck import check_and_prune
 from pyk8s.api.resources import ResourceType
 from pyk8s.apiserver import conversion, listing, response, subresources
 from pyk8s.apiserver import request as rq
@@ -51,13 +52,13 @@ def check_fields(res: ResourceType, obj: Obj, mode: str, ctx: Context) -> None:
         if prune is not None:
             _report_unknown(res, prune(obj), mode, ctx)
         return
-    problems = schema.type_errors(obj, node)
+    # One walk: type errors, unknown fields, and those fields pruned.
+    problems, unknown = check_and_prune(obj, node)
     if problems:
         raise errors.bad_request(
             f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {problems[0]}'
         )
-    _report_unknown(res, schema.unknown_fields(obj, node), mode, ctx)
-    schema.prune(obj, node)
+    _report_unknown(res, unknown, mode, ctx)
 
 
 def _report_unknown(res: ResourceType, unknown: list[str], mode: str, ctx: Context) -> None:

@@ -217,6 +217,18 @@ def test_log_container_choice_is_checked_by_the_server(node: Node) -> None:
         assert e.value.status == 400 and message in e.value.body
 
 
+def test_missing_log_file(node: Node) -> None:
+    ns = _namespace(node, "logs-missing")
+    ref = node.backend.add_container(ns, "nolog", "c", [])
+    ref.log_path.unlink()
+    make_pod(node, ns, "nolog", ["c"])
+    with pytest.raises(k8s.ApiException) as e:
+        node.core.read_namespaced_pod_log("nolog", ns)
+    assert e.value.status == 400
+    assert f'failed to open log file \\"{ref.log_path}\\"' in e.value.body
+    assert "no such file or directory" in e.value.body
+
+
 # -- exec -------------------------------------------------------------------------------
 
 

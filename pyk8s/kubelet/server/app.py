@@ -127,7 +127,9 @@ class KubeletServer:
                 alive=lambda: request.transport is not None and not request.transport.is_closing(),
             )
         except OSError as e:
-            return _text(400, f'failed to open log of container "{name}" in pod "{pod}": {e}')
+            why = e.strerror.lower() if e.strerror else str(e)
+            path = ref.log_path
+            return _text(400, f'failed to open log file "{path}": open {path}: {why}')
         try:
             resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
             resp.enable_chunked_encoding()

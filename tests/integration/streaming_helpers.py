@@ -1,6 +1,7 @@
-"""A fake node for streaming tests: a StreamingBackend with CRI log files, and a fake
+"""A fake node for streaming tests: a StreamingBackend with CRI log files, a fake
 container runtime streaming server speaking what containerd's does for exec and attach
-(remotecommand v4.channel.k8s.io over SPDY/3.1)."""
+(remotecommand v4.channel.k8s.io over SPDY/3.1), and a KubeletServer registered as a
+Node of a test API server."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ import asyncio
 import contextlib
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+from pyk8s.apiserver.credentials import ensure_credentials
+from pyk8s.kubelet.server.app import KubeletServer
 from pyk8s.kubelet.server.backend import ContainerRef, PodRef
 from pyk8s.kubelet.server.runtimestream import StreamTransport, read_head
 from pyk8s.kubelet.server.spdyconn import SpdyConnection, SpdyStream
@@ -250,3 +257,101 @@ class FakeBackend:
 
 def cri_line(text: str, stream: str = "stdout", ts: str = "2024-05-01T10:00:00.5Z") -> str:
     return f"{ts} {stream} F {text}\n"
+
+
+# -- the node, registered with a test API server -------------------------------------------
+
+
+@dataclass
+class Node:
+    name: str
+    backend: FakeBackend
+    runtime: FakeRuntimeStreams
+    kubelet: KubeletServer
+    core: k8s.CoreV1Api
+
+
+@contextlib.contextmanager
+def fake_node(api_server: Any, log_dir: Path, name: str) -> Iterator[Node]:
+    """A KubeletServer on the API server's loop, registered as Node `name` at
+    127.0.0.1:<its port>; removed again at the end."""
+    runtime = FakeRuntimeStreams()
+    backend = FakeBackend(runtime, log_dir)
+    creds = ensure_credentials(api_server.data_dir)
+    kubelet = KubeletServer(backend, creds.ca_file.read_bytes(), "127.0.0.1", 0)
+    api = k8s_config.new_client_from_config(config_file=api_server.kubeconfig)
+    core = k8s.CoreV1Api(api)
+    try:
+        api_server.call(runtime.start())
+        port = api_server.call(kubelet.start())
+        core.create_node({"metadata": {"name": name}})
+        core.patch_node_status(name, node_status(port))
+        yield Node(name, backend, runtime, kubelet, core)
+    finally:
+        with contextlib.suppress(Exception):
+            core.delete_node(name)
+        api_server.call(kubelet.stop())
+        api_server.call(runtime.stop())
+        api.close()
+
+
+def node_status(port: int) -> dict:
+    return {
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
+        }
+    }
+
+
+def running_status(names: list[str], previous_id: str = "") -> dict:
+    statuses = []
+    for name in names:
+        cs = {
+            "name": name,
+            "state": {"running": {"startedAt": "2024-05-01T10:00:00Z"}},
+            "lastState": {},
+            "ready": True,
+            "restartCount": 1 if previous_id else 0,
+            "image": "busybox:latest",
+            "imageID": "docker.io/library/busybox@sha256:" + "0" * 64,
+            "containerID": f"containerd://cid-{name}",
+            "started": True,
+        }
+        if previous_id:
+            cs["lastState"] = {
+                "terminated": {
+                    "exitCode": 1,
+                    "reason": "Error",
+                    "containerID": f"containerd://{previous_id}",
+                    "startedAt": "2024-05-01T09:00:00Z",
+                    "finishedAt": "2024-05-01T09:59:00Z",
+                }
+            }
+        statuses.append(cs)
+    return {"phase": "Running", "podIP": "198.18.7.10", "containerStatuses": statuses}
+
+
+def make_pod(
+    node: Node, ns: str, name: str, containers: list[str], status: dict | None = None
+) -> None:
+    """A pod bound to the node, with the status its kubelet would report."""
+    node.core.create_namespaced_pod(
+        ns,
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "nodeName": node.name,
+                "containers": [{"name": c, "image": "busybox:latest"} for c in containers],
+            },
+        },
+    )
+    node.core.patch_namespaced_pod_status(
+        name, ns, {"status": status or running_status(containers)}
+    )
+
+
+def namespace(node: Node, name: str) -> str:
+    with contextlib.suppress(k8s.ApiException):
+        node.core.create_namespace({"metadata": {"name": name}})
+    return name

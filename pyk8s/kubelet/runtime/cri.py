@@ -96,6 +96,7 @@ class ContainerInfo:
     termination_path: Path | None = None
     termination_policy: str = "File"
     spec: Obj = field(default_factory=dict)
+    exited: bool = False
 
 
 class CriRuntime(Runtime):
@@ -435,10 +436,12 @@ class CriRuntime(Runtime):
         return code, stdout + stderr
 
     def _exit_of(self, cid: str, status: Obj) -> ContainerExit:
+        info = self.containers.get(cid)
+        if info is not None:
+            info.exited = True
         code = int(status.get("exit_code") or 0)
         reason = status.get("reason") or ("Completed" if code == 0 else "Error")
         message = status.get("message") or ""
-        info = self.containers.get(cid)
         if info is not None and info.termination_path is not None:
             message = (
                 volumes.read_termination_message(
@@ -575,8 +578,7 @@ class CriRuntime(Runtime):
         if not instances:
             return None
         c = instances[-1]
-        fut = self._waiters.get(c.id)
-        running = not previous and (fut is None or not fut.done())
+        running = not previous and not c.exited
         sandbox = self.sandboxes.get(c.sandbox_id)
         return ContainerRef(c.id, c.log_path, running, sandbox.ip if sandbox else "")
 

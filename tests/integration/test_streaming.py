@@ -83,6 +83,45 @@ def test_logs_follow_streams_until_the_container_stops(kubectl, ns, node: Node) 
             proc.communicate()
 
 
+def test_logs_follow_ends_when_the_client_leaves(kubectl, ns, node: Node) -> None:
+    """The API server and the kubelet stop following once kubectl is gone, though the
+    container keeps running (the kubelet stops asking whether it still runs)."""
+    node.backend.add_container(ns, "quiet", "c", [cri_line("only line")])
+    make_pod(node, ns, "quiet", ["c"])
+    checks = []
+    find = node.backend.find_container
+
+    def counting(namespace: str, pod: str, container: str, previous: bool):
+        if pod == "quiet" and namespace == ns:
+            checks.append(time.monotonic())
+        return find(namespace, pod, container, previous)
+
+    node.backend.find_container = counting  # type: ignore[method-assign]
+    proc = subprocess.Popen(
+        [kubectl.binary, "logs", "-f", "-n", ns, "quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=kubectl.env(),
+    )
+    try:
+        read_until(proc, b"only line\n")
+        proc.kill()
+        proc.communicate()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            before = len(checks)
+            time.sleep(1.0)
+            if len(checks) == before:
+                break
+        else:
+            raise AssertionError("the kubelet kept following after the client left")
+    finally:
+        node.backend.find_container = find  # type: ignore[method-assign]
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def test_logs_previous(kubectl, ns, node: Node) -> None:
     first = node.backend.add_container(ns, "crashy", "c", [cri_line("old run")], attempt=0)
     node.backend.add_container(ns, "crashy", "c", [cri_line("new run")], attempt=1)

@@ -75,6 +75,7 @@ class ControlPlane:
                 self.creds.kubelet_client_key_file,
             ),
         )
+        self.server.ca_pem = self.creds.ca_file.read_bytes()
         await self.server.start(cfg.host, cfg.port, ssl_context=self.creds.ssl_context())
         connect_host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
         self.url = f"https://{connect_host}:{self.server.port}"

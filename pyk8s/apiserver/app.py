@@ -23,7 +23,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Readable without credentials, as upstream's system:public-info-viewer role allows.
 SERVER_KEY: web.AppKey = web.AppKey("server")
-PUBLIC_PATHS = {"/version", "/version/", "/healthz", "/livez", "/readyz"}
+# /cacerts: the CA bundle agents fetch to join (k3s serves it the same way); they
+# trust it only once its hash matches their join token's.
+PUBLIC_PATHS = {"/version", "/version/", "/healthz", "/livez", "/readyz", "/cacerts"}
 
 
 def make_app(server: APIServer) -> web.Application:
@@ -156,7 +158,14 @@ def _discovery_or_404(server: APIServer, request: web.Request) -> web.StreamResp
     raise errors.not_found_path()
 
 
+async def _cacerts(server: APIServer, request: web.Request) -> web.StreamResponse:
+    if not server.ca_pem:
+        raise errors.not_found_path()
+    return web.Response(body=server.ca_pem, content_type="text/plain")
+
+
 _NON_RESOURCE = {
+    "/cacerts": _cacerts,
     "/healthz": _ok,
     "/livez": _ok,
     "/readyz": _ok,

@@ -62,6 +62,7 @@ class APIServer:
         cert, key = kubelet_client or (None, None)
         self.node_proxy: Callable[..., Any] | None = NodeProxy(self, cert, key)
         self.compact_interval = compact_interval
+        self.ca_pem = b""  # served at /cacerts for agents joining with a token
         self.advertise_address = "127.0.0.1:6443"
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task] = []

@@ -18,6 +18,7 @@ import pytest
 from pyk8s.images.registry import LocalRegistry
 from pyk8s.kubelet.cni import bridge_name
 from pyk8s.kubelet.containerd import containerd_available, default_state_dir
+from pyk8s.kubelet.crinode import remove_cgroup_tree
 
 NODES = ["m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]
 
@@ -137,6 +138,7 @@ def force_cleanup(data_dir: Path, nodes: list[str]) -> None:
     for node in nodes:
         bridge = bridge_name(data_dir / "nodes" / node)
         subprocess.run(["ip", "link", "delete", bridge], check=False, capture_output=True)
+        remove_cgroup_tree(f"/pyk8s-{node}")
 
 
 def wait_for(check, timeout: float = 60.0, interval: float = 0.5, what: str = ""):

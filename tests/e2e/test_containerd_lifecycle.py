@@ -1,0 +1,199 @@
+"""Container lifecycle on real containers (one `pyk8s up --runtime containerd`
+worker): CrashLoopBackOff with growing back-off and `logs --previous`, liveness
+restarts, readiness gating READY, exec exit codes, port-forward, and deleting pods
+and namespaces leaving no sandboxes, containers, veths or IPs behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cricluster import CriUpCluster, require_containerd, wait_for
+from servers import Kubectl, kubectl_binaries
+
+from pyk8s.images.cluster import node_sockets
+from pyk8s.kubelet.cri import CriClient
+
+pytestmark = pytest.mark.containerd
+
+LABEL = sorted(kubectl_binaries())[-1]  # the newest kubectl; the pods module runs both
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, samples_archive: Path) -> Iterator[CriUpCluster]:
+    require_containerd()
+    up = CriUpCluster(tmp_path_factory.mktemp("cri-life"), samples_archive, workers=1)
+    try:
+        yield up
+    finally:
+        up.stop()
+
+
+@pytest.fixture(scope="module")
+def kubectl(cluster: CriUpCluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    return Kubectl(kubectl_binaries()[LABEL], cluster.kubeconfig, tmp_path_factory.mktemp("kc"))
+
+
+def apply(kubectl: Kubectl, manifest: str) -> None:
+    kubectl.run("apply", "-f", "-", input=manifest)
+
+
+def status(kubectl: Kubectl, name: str, ns: str = "default") -> dict:
+    return json.loads(kubectl("get", "pod", name, "-n", ns, "-o", "json")).get("status") or {}
+
+
+def container_status(kubectl: Kubectl, name: str, ns: str = "default") -> dict:
+    statuses = status(kubectl, name, ns).get("containerStatuses") or [{}]
+    return statuses[0]
+
+
+def test_crash_loop_back_off_and_previous_logs(kubectl: Kubectl) -> None:
+    kubectl("run", "crasher", "--image=busybox", "--", "sh", "-c", "echo attempt; exit 3")
+
+    def backing_off() -> dict | None:
+        cs = container_status(kubectl, "crasher")
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        return cs if waiting.get("reason") == "CrashLoopBackOff" and cs["restartCount"] >= 2 else None
+
+    cs = wait_for(backing_off, 90, what="CrashLoopBackOff after 2 restarts")
+    assert cs["lastState"]["terminated"]["exitCode"] == 3
+    assert cs["lastState"]["terminated"]["reason"] == "Error"
+    # The back-off doubles: 10 s then 20 s as upstream.
+    assert re.search(r"back-off (10|20|40)s restarting failed container=crasher", cs["state"]["waiting"]["message"])
+    assert kubectl("logs", "crasher", "--previous").strip() == "attempt"
+    row = kubectl("get", "pod", "crasher").splitlines()[1]
+    assert "CrashLoopBackOff" in row
+    kubectl("delete", "pod", "crasher", "--grace-period=0", "--force")
+
+
+PROBED = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: probed
+spec:
+  containers:
+  - name: web
+    image: nginx:1.16.0
+    readinessProbe:
+      exec:
+        command: ["cat", "/tmp/ready"]
+      periodSeconds: 1
+    livenessProbe:
+      httpGet:
+        path: /
+        port: 80
+      periodSeconds: 1
+      failureThreshold: 2
+"""
+
+
+def test_readiness_gates_ready_and_liveness_restarts(kubectl: Kubectl) -> None:
+    apply(kubectl, PROBED)
+    wait_for(lambda: container_status(kubectl, "probed").get("started"), 60, what="started")
+    row = kubectl("get", "pod", "probed").splitlines()[1].split()
+    assert row[1] == "0/1" and row[2] == "Running"  # running but not ready
+    kubectl("exec", "probed", "--", "touch", "/tmp/ready")
+    wait_for(lambda: container_status(kubectl, "probed").get("ready"), 30, what="ready")
+    assert kubectl("get", "pod", "probed").splitlines()[1].split()[1] == "1/1"
+
+    # Break the liveness endpoint: nginx's index disappears -> 403/404 -> restart.
+    kubectl("exec", "probed", "--", "sh", "-c", "rm -f /usr/share/nginx/html/index.html")
+    cs = wait_for(
+        lambda: (c := container_status(kubectl, "probed")).get("restartCount", 0) >= 1 and c,
+        60,
+        what="liveness restart",
+    )
+    assert cs["restartCount"] >= 1
+    events = kubectl("get", "events", "--field-selector", "involvedObject.name=probed")
+    assert "Liveness probe failed: HTTP probe failed with statuscode: 40" in events
+    assert "Container web failed liveness probe, will be restarted" in events
+    kubectl("delete", "pod", "probed", "--grace-period=0", "--force")
+
+
+def test_exec_exit_code_and_stdin(kubectl: Kubectl) -> None:
+    kubectl("run", "shell", "--image=busybox", "--", "sleep", "3600")
+    wait_for(lambda: status(kubectl, "shell").get("phase") == "Running", 60, what="Running")
+    proc = kubectl.run("exec", "shell", "--", "sh", "-c", "echo out; exit 3", check=False)
+    assert proc.stdout == "out\n"
+    assert proc.returncode == 3, proc.stderr
+    assert "command terminated with exit code 3" in proc.stderr
+    assert kubectl.run("exec", "-i", "shell", "--", "cat", input="piped\n").stdout == "piped\n"
+    missing = kubectl.run("exec", "shell", "--", "/no/such/binary", check=False)
+    assert missing.returncode != 0
+
+
+def test_port_forward_reaches_the_pod(kubectl: Kubectl) -> None:
+    kubectl("run", "pf", "--image=nginx:1.16.0")
+    wait_for(lambda: status(kubectl, "pf").get("phase") == "Running", 60, what="Running")
+    proc = subprocess.Popen(
+        [kubectl.binary, "port-forward", "pod/pf", "0:80"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kubectl.env(),
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"Forwarding from 127\.0\.0\.1:(\d+) -> 80", line)
+        assert match, line
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://127.0.0.1:{match.group(1)}/", timeout=10) as resp:
+            assert resp.status == 200
+            assert resp.headers["X-Image-Version"] == "1.16.0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+
+
+def _runtime_state(data_dir: Path, node: str) -> tuple[list[dict], list[dict]]:
+    async def query() -> tuple[list[dict], list[dict]]:
+        cri = await CriClient.connect(node_sockets(data_dir)[node])
+        try:
+            return await cri.list_pod_sandbox(), await cri.list_containers()
+        finally:
+            await cri.close()
+
+    return asyncio.run(query())
+
+
+def _veths_on(bridge_dir: Path) -> list[str]:
+    brif = bridge_dir / "brif"
+    return sorted(p.name for p in brif.iterdir()) if brif.is_dir() else []
+
+
+def test_deleting_pods_and_namespaces_leaves_nothing(kubectl: Kubectl, cluster: CriUpCluster) -> None:
+    from pyk8s.kubelet.cni import bridge_name
+
+    node_dir = cluster.data_dir / "nodes" / "w1-k8s"
+    bridge = Path("/sys/class/net") / bridge_name(node_dir)
+    kubectl("create", "namespace", "scratch")
+    kubectl("create", "deployment", "many", "-n", "scratch", "--image=nginx:1.16.0", "--replicas=3")
+    wait_for(
+        lambda: kubectl("get", "pods", "-n", "scratch").count("Running") == 3, 60, what="3 Running"
+    )
+    sandboxes, containers = _runtime_state(cluster.data_dir, "w1-k8s")
+    ours = [s for s in sandboxes if s["metadata"]["namespace"] == "scratch"]
+    assert len(ours) == 3
+    assert len(_veths_on(bridge)) >= 3
+    kubectl("delete", "namespace", "scratch", "--timeout=90s")
+
+    def gone() -> bool:
+        sandboxes, containers = _runtime_state(cluster.data_dir, "w1-k8s")
+        return not any(s["metadata"]["namespace"] == "scratch" for s in sandboxes)
+
+    wait_for(gone, 60, what="the namespace's sandboxes removed")
+    sandboxes, containers = _runtime_state(cluster.data_dir, "w1-k8s")
+    live = {s["id"] for s in sandboxes}
+    assert all(c["pod_sandbox_id"] in live for c in containers)
+    assert len(_veths_on(bridge)) == len(live)  # one veth per remaining pod, none leaked
+    ipam = node_dir / "cni" / "ipam" / "pyk8s-w1-k8s"
+    leased = [p.name for p in ipam.iterdir() if re.fullmatch(r"[\d.]+", p.name)]
+    assert len(leased) == len(live)  # host-local IPs released with their sandboxes

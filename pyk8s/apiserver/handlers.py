@@ -175,11 +175,8 @@ async def _update(
 
 
 async def update_object(server: APIServer, info: rq.RequestInfo, obj: Obj, ctx: Context) -> Obj:
-    def replace(current: Obj) -> Obj:
-        return obj
-
-    return await server.registry.update(
-        info.res, info.namespace, info.name, replace, ctx, subresource=info.subresource
+    return await server.registry.replace(
+        info.res, info.namespace, info.name, obj, ctx, subresource=info.subresource
     )
 
 

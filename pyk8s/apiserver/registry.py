@@ -219,11 +219,44 @@ class Registry:
         If the desired object names a resourceVersion (or precondition_rv is given), it
         must be the stored one, else 409 Conflict; otherwise a lost race is retried.
         """
+        return await self._update(
+            res, namespace, name, mutate, None, ctx, subresource, precondition_rv
+        )
+
+    async def replace(
+        self,
+        res: ResourceType,
+        namespace: str,
+        name: str,
+        obj: Obj,
+        ctx: Context,
+        *,
+        subresource: str = "",
+    ) -> Obj:
+        """PUT: `obj` is the desired object whatever is stored, so no copy of the stored
+        object is decoded for it. Its resourceVersion, if any, must be the stored one."""
+        return await self._update(res, namespace, name, None, obj, ctx, subresource, "")
+
+    async def _update(
+        self,
+        res: ResourceType,
+        namespace: str,
+        name: str,
+        mutate: Mutation | None,
+        replacement: Obj | None,
+        ctx: Context,
+        subresource: str,
+        precondition_rv: str,
+    ) -> Obj:
         for _ in range(MAX_UPDATE_RETRIES):
             current = await self._current(res, namespace, name)
-            desired = mutate(orjson.loads(conversion.served_raw(res, current.raw)))
-            if hasattr(desired, "__await__"):
-                desired = await desired  # type: ignore[misc]
+            if mutate is None:
+                assert replacement is not None
+                desired = replacement
+            else:
+                desired = mutate(orjson.loads(conversion.served_raw(res, current.raw)))
+                if hasattr(desired, "__await__"):
+                    desired = await desired  # type: ignore[misc]
             wanted_rv = precondition_rv or (desired.get("metadata") or {}).get(
                 "resourceVersion", ""
             )
@@ -255,9 +288,12 @@ class Registry:
     def _prepare_update(
         self, res: ResourceType, namespace: str, name: str, new: Obj, old: Obj, subresource: str
     ) -> Obj:
+        # The caller's object keeps its own top level and metadata (a replacement is
+        # offered again as it came when a lost race is retried).
+        new = {**new, "metadata": dict(new.get("metadata") or {})}
         objectmeta.check_kind(res, new)
         objectmeta.check_namespace(res, new, namespace)
-        meta = new.setdefault("metadata", {})
+        meta = new["metadata"]
         if meta.get("name", name) != name:
             raise errors.bad_request(
                 f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"

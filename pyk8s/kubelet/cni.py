@@ -1,6 +1,8 @@
 """A node's pod network through the standard CNI plugins: one Linux bridge per
-node with the node's podCIDR (host-local IPAM), masquerade for traffic leaving
-the cluster, portmap for hostPort, as k3s's default flannel-less set-up does.
+node with the node's podCIDR (host-local IPAM), portmap for hostPort, and one
+masquerade rule per node for traffic leaving the pod networks (as flannel
+installs one for the cluster, instead of the bridge plugin's ipMasq, which adds
+a chain per pod and serialises every pod start on the iptables lock).
 
 containerd's CRI plugin runs the plugins; the agent only writes the network
 configuration (a conflist in the node's own conf dir) once it knows its
@@ -21,10 +23,13 @@ NETWORK_FILE = "10-pyk8s.conflist"
 CNI_VERSION = "1.0.0"
 
 
+BRIDGE_PREFIX = "pyk8s"
+
+
 def bridge_name(node_dir: Path) -> str:
     """A per-node bridge name within the kernel's 15-character limit."""
     digest = hashlib.sha256(str(node_dir.resolve()).encode()).hexdigest()[:8]
-    return f"pyk8s{digest}"
+    return f"{BRIDGE_PREFIX}{digest}"
 
 
 def conflist(name: str, bridge: str, pod_cidr: str, ipam_dir: Path) -> dict:
@@ -38,7 +43,7 @@ def conflist(name: str, bridge: str, pod_cidr: str, ipam_dir: Path) -> dict:
                 "type": "bridge",
                 "bridge": bridge,
                 "isGateway": True,
-                "ipMasq": True,
+                "ipMasq": False,
                 "hairpinMode": True,
                 "ipam": {
                     "type": "host-local",
@@ -89,10 +94,38 @@ class NodeNetwork:
         except (OSError, ValueError, KeyError, IndexError):
             return ""
 
+    def masquerade_rule(self, pod_cidr: str) -> list[str]:
+        """SNAT for pod traffic that leaves through anything but a pod bridge."""
+        return [
+            "POSTROUTING", "-s", pod_cidr, "!", "-o", f"{BRIDGE_PREFIX}+",
+            "-m", "comment", "--comment", f"pyk8s {self.node_name} pod masquerade",
+            "-j", "MASQUERADE",
+        ]  # fmt: skip
+
+    def ensure_masquerade(self, pod_cidr: str) -> None:
+        rule = self.masquerade_rule(pod_cidr)
+        if _iptables("-C", rule) != 0:
+            _iptables("-A", rule)
+
     def teardown(self) -> None:
-        """Remove the bridge (its pods' veths are gone with their sandboxes)."""
+        """Remove the bridge (its pods' veths are gone with their sandboxes) and the
+        node's masquerade rule."""
+        cidr = self.pod_cidr or self.configured_cidr()
+        if cidr:
+            while _iptables("-D", self.masquerade_rule(cidr)) == 0:
+                pass
         if Path(f"/sys/class/net/{self.bridge}").exists():
             subprocess.run(["ip", "link", "delete", self.bridge], check=False, capture_output=True)
+
+
+def _iptables(op: str, rule: list[str]) -> int:
+    try:
+        proc = subprocess.run(
+            ["iptables", "-w", "-t", "nat", op, *rule], check=False, capture_output=True
+        )
+    except FileNotFoundError:
+        return 1
+    return proc.returncode
 
 
 def enable_forwarding() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pyk8s.images.registry import LocalRegistry
-from pyk8s.kubelet.cni import bridge_name
+from pyk8s.kubelet.cni import NodeNetwork, bridge_name
 from pyk8s.kubelet.containerd import containerd_available, default_state_dir
 from pyk8s.kubelet.crinode import remove_cgroup_tree
 
@@ -87,12 +87,17 @@ class CriUpCluster:
 def leftovers(data_dir: Path, nodes: list[str]) -> list[str]:
     """Bridges, mounts, containerd/shim processes and cgroups of this cluster still there."""
     found = []
+    nat_rules = subprocess.run(
+        ["iptables", "-w", "-t", "nat", "-S", "POSTROUTING"], capture_output=True, text=True
+    ).stdout
     for node in nodes:
         bridge = bridge_name(data_dir / "nodes" / node)
         if Path(f"/sys/class/net/{bridge}").exists():
             found.append(f"bridge {bridge}")
         if Path(f"/sys/fs/cgroup/memory/pyk8s-{node}").exists():
             found.append(f"cgroup /pyk8s-{node}")
+        if f"pyk8s {node} pod masquerade" in nat_rules:
+            found.append(f"iptables masquerade rule of {node}")
     root = str(data_dir.resolve())
     for line in Path("/proc/self/mounts").read_text().splitlines():
         if root in line.split()[1] or any(s in line.split()[1] for s in _state_dirs(data_dir, nodes)):
@@ -136,8 +141,7 @@ def force_cleanup(data_dir: Path, nodes: list[str]) -> None:
         if any(n in target for n in needles):
             subprocess.run(["umount", "-l", target], check=False, capture_output=True)
     for node in nodes:
-        bridge = bridge_name(data_dir / "nodes" / node)
-        subprocess.run(["ip", "link", "delete", bridge], check=False, capture_output=True)
+        NodeNetwork(node, data_dir / "nodes" / node).teardown()
         remove_cgroup_tree(f"/pyk8s-{node}")
 
 

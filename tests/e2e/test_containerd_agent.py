@@ -137,7 +137,7 @@ def test_restarted_agent_adopts_running_pods(
         # An agent keeps its bridge and cgroup parents across restarts (as the kubelet
         # keeps /kubepods); the test removes them.
         force_cleanup(tmp_path / "agent", [NODE])
-    assert not [i for i in left if not i.startswith(("bridge", "cgroup"))], left
+    assert not [i for i in left if not i.startswith(("bridge", "cgroup", "iptables"))], left
     assert not leftovers(tmp_path / "agent", [NODE])
 
 

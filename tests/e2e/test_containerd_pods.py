@@ -170,6 +170,12 @@ def test_deployment_spreads_over_workers_with_distinct_ips(kubectl: Kubectl) -> 
     assert nodes == {"w1-k8s", "w2-k8s", "w3-k8s"}
     for p in pods:  # echo-hname answers with the pod's hostname
         assert http_get(p["status"]["podIP"])[2].strip() == p["metadata"]["name"]
+    # Pods on different nodes reach each other (through the host, bridge to bridge).
+    a, b = pods[0], pods[1]
+    assert a["spec"]["nodeName"] != b["spec"]["nodeName"]
+    url = f"http://{b['status']['podIP']}/"
+    answer = kubectl("exec", a["metadata"]["name"], "--", "wget", "-qO-", url)
+    assert answer.strip() == b["metadata"]["name"]
     kubectl("delete", "deployment", name)
 
 

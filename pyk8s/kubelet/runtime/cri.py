@@ -132,6 +132,7 @@ class CriRuntime(Runtime):
         self._existing: dict[str, tuple[Obj, list[Obj]]] = {}  # pod uid -> sandbox, containers
         self._waiters: dict[str, asyncio.Future[ContainerExit]] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._masquerading = ""
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -249,6 +250,9 @@ class CriRuntime(Runtime):
         if not pod_cidr:
             raise ContainerCreateError("the node has no podCIDR yet")
         changed = self.network.configure(pod_cidr)
+        if self._masquerading != pod_cidr:  # once per start: rules do not survive reboots
+            await asyncio.to_thread(self.network.ensure_masquerade, pod_cidr)
+            self._masquerading = pod_cidr
         if changed or not await self._network_ready():
             await self._wait_network_ready()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pyk8s.cli import agent, images, kubectl, server, up
+from pyk8s.cli import agent, images, kubectl, server, setup, up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_parser(sub)
     kubectl.add_parser(sub)
     images.add_parser(sub)
+    setup.add_parser(sub)
     return parser
 
 

@@ -149,7 +149,7 @@ def run(rounds: int) -> dict[str, Any]:
     py = [sys.executable, "-m", "pyk8s.cli.main"]
     server, line = start(
         py + ["server", "--data-dir", str(work / "server"), "--port", "0", "--no-fsync",
-              "--cluster-cidr", "198.18.0.0/16", "--service-cidr", "198.19.0.0/16"],
+              "--cluster-cidr", "198.18.48.0/20", "--service-cidr", "198.19.3.0/24"],
         work / "server.log", "ready",
     )  # fmt: skip
     url = line.split("ready: ", 1)[1].split(" ", 1)[0]

@@ -1,5 +1,6 @@
 """`pyk8s up --runtime containerd` as a child process for the e2e tests: real
-containerds (one per node), pod IPs in 198.18.0.0/16, every image pull routed to
+containerds (one per node), pod IPs in a range of 198.18.0.0/15 of the test's own
+(clusters of parallel tests must not share a subnet: docs/testing.md lists who has which), every image pull routed to
 a local registry on 127.0.0.1 serving the sample images, and a check that the
 cluster leaves nothing behind when it stops."""
 
@@ -35,7 +36,15 @@ def require_containerd() -> None:
 class CriUpCluster:
     """`pyk8s up` on containerd; stop() stops it by pid and checks the leftovers."""
 
-    def __init__(self, data_dir: Path, samples: Path, workers: int = 3) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        samples: Path,
+        *,
+        cluster_cidr: str,
+        service_cidr: str,
+        workers: int = 3,
+    ) -> None:
         self.data_dir = data_dir
         images = data_dir / "images"
         images.mkdir(parents=True, exist_ok=True)
@@ -47,7 +56,7 @@ class CriUpCluster:
             "--data-dir", str(data_dir), "--port", "0", "--workers", str(workers),
             "--runtime", "containerd", "--no-fsync",
             "--registry-mirror", self.registry.url,
-            "--cluster-cidr", "198.18.0.0/16", "--service-cidr", "198.19.0.0/16",
+            "--cluster-cidr", cluster_cidr, "--service-cidr", service_cidr,
         ]  # fmt: skip
         self.log = open(data_dir / "up.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)

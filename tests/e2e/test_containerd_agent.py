@@ -58,8 +58,8 @@ def server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     proc = Proc(
         [
             sys.executable, "-m", "pyk8s.cli.main", "server", "--data-dir", str(data),
-            "--port", "0", "--no-fsync", "--cluster-cidr", "198.18.0.0/16",
-            "--service-cidr", "198.19.0.0/16",
+            "--port", "0", "--no-fsync", "--cluster-cidr", "198.18.32.0/20",
+            "--service-cidr", "198.19.2.0/24",
         ],
         tmp_path / "server.log",
         "ready",

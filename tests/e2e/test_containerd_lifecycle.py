@@ -28,7 +28,13 @@ LABEL = sorted(kubectl_binaries())[-1]  # the newest kubectl; the pods module ru
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, samples_archive: Path) -> Iterator[CriUpCluster]:
     require_containerd()
-    up = CriUpCluster(tmp_path_factory.mktemp("cri-life"), samples_archive, workers=1)
+    up = CriUpCluster(
+        tmp_path_factory.mktemp("cri-life"),
+        samples_archive,
+        cluster_cidr="198.18.16.0/20",
+        service_cidr="198.19.1.0/24",
+        workers=1,
+    )
     try:
         yield up
     finally:

@@ -50,7 +50,12 @@ spec:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, samples_archive: Path) -> Iterator[CriUpCluster]:
     require_containerd()
-    up = CriUpCluster(tmp_path_factory.mktemp("cri-up"), samples_archive)
+    up = CriUpCluster(
+        tmp_path_factory.mktemp("cri-up"),
+        samples_archive,
+        cluster_cidr="198.18.0.0/20",
+        service_cidr="198.19.0.0/24",
+    )
     try:
         yield up
     finally:

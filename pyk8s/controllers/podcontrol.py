@@ -243,7 +243,17 @@ async def claim_pods(
     """
     claimed: list[Obj] = []
     errors: list[BaseException] = []
+    owner_uid = meta.uid_of(owner)
     for pod in pods:
+        # Most pods are ours and still selected (or someone else's): decided here,
+        # without a coroutine per pod; the rest (adopt, release) take _claim_one.
+        current = meta.owner_controller(pod)
+        if current is not None and (
+            current.get("uid") != owner_uid or selector.matches(meta.labels_of(pod))
+        ):
+            if current.get("uid") == owner_uid:
+                claimed.append(pod)
+            continue
         try:
             if await _claim_one(control, owner, ref, selector, pod, can_adopt):
                 claimed.append(pod)

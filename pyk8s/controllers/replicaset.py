@@ -115,7 +115,8 @@ def calculate_status(
             fully_labeled += 1
         if is_pod_ready(pod):
             ready += 1
-            if is_pod_available(pod, min_ready, now):
+            # Ready is available when minReadySeconds is 0 (no second look at the pod).
+            if not min_ready or is_pod_available(pod, min_ready, now):
                 available += 1
     status["conditions"] = _failure_conditions(rs, len(pods), manage_error, now)
     if not status["conditions"]:

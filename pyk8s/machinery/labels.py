@@ -175,12 +175,32 @@ class Selector:
     def __init__(self, requirements: Iterable[Requirement] = (), *, nothing: bool = False) -> None:
         self._requirements = tuple(sorted(requirements, key=lambda r: r.key))
         self._nothing = nothing
+        # Selectors are matched against every object of a cache, over and over: the
+        # one-value equality terms (all of matchLabels) become (key, value) pairs
+        # tested with dict lookups, the rest go through Requirement.matches.
+        self._pairs = tuple(
+            (r.key, r.values[0])
+            for r in self._requirements
+            if r.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(r.values) == 1
+        )
+        self._others = tuple(
+            r
+            for r in self._requirements
+            if not (r.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(r.values) == 1)
+        )
 
     def matches(self, labels: Mapping[str, str] | None) -> bool:
         if self._nothing:
             return False
-        labels = labels or {}
-        return all(r.matches(labels) for r in self._requirements)
+        if labels is None:
+            labels = {}
+        for key, value in self._pairs:
+            if labels.get(key) != value:
+                return False
+        for r in self._others:
+            if not r.matches(labels):
+                return False
+        return True
 
     def empty(self) -> bool:
         """True when the selector does not restrict anything (Nothing() is not empty)."""

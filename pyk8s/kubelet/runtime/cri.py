@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -25,81 +24,36 @@ from pyk8s.kubelet.cni import NodeNetwork
 from pyk8s.kubelet.cri import (
     CONTAINER_EXITED,
     CONTAINER_RUNNING,
-    SANDBOX_READY,
     CriClient,
     CriError,
 )
 from pyk8s.kubelet.runtime import crispec
 from pyk8s.kubelet.runtime.base import (
-    AdoptedContainer,
     ContainerCreateError,
     ContainerExit,
-    ImagePullError,
     Obj,
     PulledImage,
     Runtime,
     Sandbox,
     normalize_image,
 )
-from pyk8s.kubelet.runtime.criimages import (
-    auth_config,
-    docker_credentials,
-    image_id_of,
-    matches_registry,
-    registry_host,
+from pyk8s.kubelet.runtime.cribackend import CriBackend
+from pyk8s.kubelet.runtime.criimages import ImagePuller
+from pyk8s.kubelet.runtime.crirecords import (
+    PREFIX,
+    ContainerInfo,
+    SandboxInfo,
+    remove_pod_cgroups,
+    strip_id,
 )
-from pyk8s.kubelet.server.backend import ContainerRef, PodRef
 
 log = logging.getLogger(__name__)
 
-PREFIX = "containerd://"
 POLL_INTERVAL = 0.5
 NETWORK_READY_TIMEOUT = 10.0
 
 
-def cri_message(err: CriError) -> str:
-    """What the kubelet shows for a failed CRI call (`rpc error: code = ... desc = ...`)."""
-    return str(err)
-
-
-def _is_not_found(err: CriError) -> bool:
-    return err.not_found
-
-
-def strip_id(container_id: str) -> str:
-    return container_id.split("://", 1)[-1]
-
-
-@dataclass
-class SandboxInfo:
-    id: str
-    uid: str
-    namespace: str
-    name: str
-    ip: str
-    config: Obj
-    pod_dir: Path
-    log_dir: Path
-    volume_paths: dict[str, Path] | None = None
-
-
-@dataclass
-class ContainerInfo:
-    id: str
-    sandbox_id: str
-    namespace: str
-    pod: str
-    uid: str
-    name: str
-    attempt: int
-    log_path: Path
-    termination_path: Path | None = None
-    termination_policy: str = "File"
-    spec: Obj = field(default_factory=dict)
-    exited: bool = False
-
-
-class CriRuntime(Runtime):
+class CriRuntime(CriBackend, Runtime):
     """One node's containerd, as the pod worker's Runtime and the kubelet API's backend."""
 
     probes_reach_pods = True
@@ -126,7 +80,7 @@ class CriRuntime(Runtime):
         self.cgroup_root = cgroup_root or f"/pyk8s-{node_name}"
         self.node_allocatable: dict[str, str] | None = None  # for resourceFieldRef defaults
         self.version = "containerd://unknown"
-        self.images: dict[str, str] = {}  # normalized ref -> imageID
+        self.puller = ImagePuller(cri, lookup)
         self.sandboxes: dict[str, SandboxInfo] = {}
         self.containers: dict[str, ContainerInfo] = {}
         self._existing: dict[str, tuple[Obj, list[Obj]]] = {}  # pod uid -> sandbox, containers
@@ -139,7 +93,7 @@ class CriRuntime(Runtime):
     async def start(self) -> None:
         version = await self.cri.version()
         self.version = f"containerd://{version.get('runtime_version', '')}"
-        await self.refresh_images()
+        await self.puller.refresh()
         await self._load_existing()
         self._poller = asyncio.create_task(self._poll_exits(), name=f"pleg {self.node_name}")
 
@@ -157,61 +111,11 @@ class CriRuntime(Runtime):
 
     # -- images -----------------------------------------------------------------
 
-    async def refresh_images(self) -> None:
-        images: dict[str, str] = {}
-        for image in await self.cri.list_images():
-            for tag in image.get("repo_tags") or []:
-                images[tag] = image_id_of(image, tag)
-        self.images = images
-
     def local_image(self, image: str) -> str:
-        return self.images.get(normalize_image(image), "")
+        return self.puller.images.get(normalize_image(image), "")
 
     async def pull_image(self, image: str, pod: Obj) -> PulledImage:
-        ref = normalize_image(image)
-        present = await self._image_status(ref)
-        if present is None:
-            await self._pull(ref, pod)
-            present = await self._image_status(ref)
-            if present is None:
-                raise ImagePullError(f'image "{ref}" vanished after its pull')
-        image_id = image_id_of(present, ref)
-        self.images[ref] = image_id
-        return PulledImage(image_id, int(present.get("size") or 0))
-
-    async def _image_status(self, ref: str) -> Obj | None:
-        try:
-            status = await self.cri.image_status(ref)
-        except CriError as err:
-            raise ImagePullError(cri_message(err)) from err
-        if status and "image" in status and isinstance(status["image"], dict):
-            return status["image"]
-        return status
-
-    async def _pull(self, ref: str, pod: Obj) -> None:
-        auths = await self._pull_credentials(ref, pod) or [None]
-        last: CriError | None = None
-        for auth in auths:
-            try:
-                await self.cri.pull_image(ref, auth)
-                return
-            except CriError as err:
-                last = err
-        assert last is not None
-        raise ImagePullError(cri_message(last))
-
-    async def _pull_credentials(self, ref: str, pod: Obj) -> list[Obj]:
-        if self.lookup is None:
-            return []
-        host = registry_host(ref)
-        namespace = pod["metadata"].get("namespace", "")
-        found: list[Obj] = []
-        for item in (pod.get("spec") or {}).get("imagePullSecrets") or []:
-            secret = await self.lookup.get("secrets", namespace, item.get("name", ""))
-            for key, cred in docker_credentials(secret or {}).items():
-                if matches_registry(key, host):
-                    found.append(auth_config(cred))
-        return found
+        return await self.puller.pull(image, pod)
 
     # -- sandboxes --------------------------------------------------------------
 
@@ -232,7 +136,7 @@ class CriRuntime(Runtime):
             sandbox_id = await self.cri.run_pod_sandbox(config)
             status = (await self.cri.pod_sandbox_status(sandbox_id)).get("status") or {}
         except CriError as err:
-            raise ContainerCreateError(f"Failed to create pod sandbox: {cri_message(err)}") from err
+            raise ContainerCreateError(f"Failed to create pod sandbox: {str(err)}") from err
         ip = "" if host_network else ((status.get("network") or {}).get("ip") or "")
         self.sandboxes[sandbox_id] = SandboxInfo(
             sandbox_id,
@@ -287,7 +191,7 @@ class CriRuntime(Runtime):
             try:
                 await call(sandbox_id)
             except CriError as err:
-                if not _is_not_found(err):
+                if not err.not_found:
                     raise
         for cid in [c.id for c in self.containers.values() if c.sandbox_id == sandbox_id]:
             self.containers.pop(cid, None)
@@ -316,7 +220,7 @@ class CriRuntime(Runtime):
         try:
             cid = await self.cri.create_container(sandbox_id, config, info.config)
         except CriError as err:
-            raise ContainerCreateError(cri_message(err)) from err
+            raise ContainerCreateError(str(err)) from err
         self.containers[cid] = ContainerInfo(
             cid,
             sandbox_id,
@@ -387,7 +291,7 @@ class CriRuntime(Runtime):
             await self.cri.start_container(cid)
             status = await self._container_status(cid)
         except CriError as err:
-            raise ContainerCreateError(cri_message(err)) from err
+            raise ContainerCreateError(str(err)) from err
         return crispec.rfc3339_from_nanos(int(status.get("started_at") or 0))
 
     async def _container_status(self, cid: str) -> Obj:
@@ -408,7 +312,7 @@ class CriRuntime(Runtime):
             await self.cri.stop_container(cid, max(0, int(round(grace_seconds))))
             status = await self._container_status(cid)
         except CriError as err:
-            if _is_not_found(err):
+            if err.not_found:
                 return ContainerExit(137, "Error", "", "")
             raise
         exit_ = self._exit_of(cid, status)
@@ -423,7 +327,7 @@ class CriRuntime(Runtime):
         try:
             await self.cri.remove_container(cid)
         except CriError as err:
-            if not _is_not_found(err):
+            if not err.not_found:
                 raise
 
     async def exec_sync(
@@ -483,7 +387,7 @@ class CriRuntime(Runtime):
             try:
                 status = await self._container_status(cid)
             except CriError as err:
-                if not _is_not_found(err):
+                if not err.not_found:
                     raise
                 fut.set_result(ContainerExit(137, "Error", "", ""))
                 continue
@@ -491,154 +395,7 @@ class CriRuntime(Runtime):
                 fut.set_result(self._exit_of(cid, status))
                 self._waiters.pop(cid, None)
 
-    # -- adoption after an agent restart ---------------------------------------
-
-    async def _load_existing(self) -> None:
-        sandboxes = {
-            s["id"]: s for s in await self.cri.list_pod_sandbox({"state": {"state": SANDBOX_READY}})
-        }
-        by_sandbox: dict[str, list[Obj]] = {}
-        for c in await self.cri.list_containers():
-            by_sandbox.setdefault(c.get("pod_sandbox_id", ""), []).append(c)
-        for sid, sandbox in sandboxes.items():
-            uid = (sandbox.get("labels") or {}).get(crispec.POD_UID, "")
-            if uid:
-                self._existing[uid] = (sandbox, by_sandbox.get(sid, []))
-
-    def adopt(self, pod: Obj) -> tuple[Sandbox, list[AdoptedContainer]] | None:
-        found = self._existing.pop(pod["metadata"].get("uid", ""), None)
-        if found is None:
-            return None
-        sandbox, containers = found
-        meta = pod["metadata"]
-        pod_dir = self.node_dir / "pods" / meta["uid"]
-        log_dir = self.node_dir / "logs" / crispec.log_directory_name(pod)
-        config = crispec.sandbox_config(
-            pod, attempt=0, log_directory=str(log_dir), cgroup_root=self.cgroup_root
-        )
-        ip = ((pod.get("status") or {}).get("podIP")) or ""
-        self.sandboxes[sandbox["id"]] = SandboxInfo(
-            sandbox["id"],
-            meta["uid"],
-            meta.get("namespace", ""),
-            meta["name"],
-            ip,
-            config,
-            pod_dir,
-            log_dir,
-        )
-        adopted = []
-        specs = {c["name"]: c for c in (pod.get("spec") or {}).get("containers") or []}
-        for c in containers:
-            name = (c.get("labels") or {}).get(crispec.CONTAINER_NAME, "")
-            attempt = int((c.get("metadata") or {}).get("attempt") or 0)
-            self.containers[c["id"]] = ContainerInfo(
-                c["id"],
-                sandbox["id"],
-                meta.get("namespace", ""),
-                meta["name"],
-                meta["uid"],
-                name,
-                attempt,
-                log_dir / name / f"{attempt}.log",
-                spec=specs.get(name, {}),
-            )
-            if int(c.get("state") or 0) == CONTAINER_RUNNING and name in specs:
-                adopted.append(
-                    AdoptedContainer(
-                        name,
-                        PREFIX + c["id"],
-                        c.get("image_ref") or "",
-                        crispec.rfc3339_from_nanos(int(c.get("created_at") or 0)),
-                    )
-                )
-        return Sandbox(sandbox["id"], ip), adopted
-
-    def forget_unadopted(self) -> list[str]:
-        """Sandboxes found at start whose pods never showed up (deleted meanwhile)."""
-        ids = [sandbox["id"] for sandbox, _ in self._existing.values()]
-        self._existing.clear()
-        return ids
-
-    async def remove_orphans(self) -> None:
-        for sandbox_id in self.forget_unadopted():
-            await self._remove_sandbox(sandbox_id)
-
-    # -- the kubelet API's backend ---------------------------------------------
-
-    def find_container(
-        self, namespace: str, pod: str, container: str, previous: bool
-    ) -> ContainerRef | None:
-        instances = sorted(
-            (
-                c
-                for c in self.containers.values()
-                if c.namespace == namespace and c.pod == pod and c.name == container
-            ),
-            key=lambda c: c.attempt,
-        )
-        if previous:
-            instances = instances[:-1]
-        if not instances:
-            return None
-        c = instances[-1]
-        running = not previous and not c.exited
-        sandbox = self.sandboxes.get(c.sandbox_id)
-        return ContainerRef(c.id, c.log_path, running, sandbox.ip if sandbox else "")
-
-    def pod_ref(self, namespace: str, pod: str) -> PodRef | None:
-        for s in self.sandboxes.values():
-            if s.namespace == namespace and s.name == pod:
-                return PodRef(s.id, s.ip)
-        return None
-
-    async def exec_url(
-        self,
-        container_id: str,
-        cmd: list[str],
-        tty: bool,
-        stdin: bool,
-        stdout: bool,
-        stderr: bool,
-    ) -> str:
-        return await self.cri.exec(
-            {
-                "container_id": strip_id(container_id),
-                "cmd": cmd,
-                "tty": tty,
-                "stdin": stdin,
-                "stdout": stdout,
-                "stderr": stderr and not tty,
-            }
-        )
-
-    async def attach_url(
-        self, container_id: str, tty: bool, stdin: bool, stdout: bool, stderr: bool
-    ) -> str:
-        return await self.cri.attach(
-            {
-                "container_id": strip_id(container_id),
-                "tty": tty,
-                "stdin": stdin,
-                "stdout": stdout,
-                "stderr": stderr and not tty,
-            }
-        )
-
 
 class _NoObjects:
     async def get(self, resource: str, namespace: str, name: str) -> Obj | None:
         return None
-
-
-def remove_pod_cgroups(parent: str) -> None:
-    """rmdir the pod's cgroup in every v1 hierarchy (runc removes only the
-    containers' own cgroups; the kubelet owns the pod level)."""
-    root = Path("/sys/fs/cgroup")
-    if not parent or not root.is_dir():
-        return
-    for hierarchy in root.iterdir():
-        path = hierarchy / parent.lstrip("/")
-        with contextlib.suppress(OSError):
-            if path.is_dir():
-                path.rmdir()

@@ -8,7 +8,8 @@ import contextlib
 import json
 from typing import Any
 
-from pyk8s.kubelet.runtime.base import normalize_image
+from pyk8s.kubelet.cri import CriClient, CriError
+from pyk8s.kubelet.runtime.base import ImagePullError, PulledImage, normalize_image
 
 Obj = dict[str, Any]
 
@@ -61,3 +62,66 @@ def auth_config(cred: Obj) -> Obj:
             user, _, password = base64.b64decode(auth["auth"]).decode().partition(":")
             auth.update(username=user, password=password)
     return auth
+
+
+class ImagePuller:
+    """The node's images: what is present (a cache for the pod worker's synchronous
+    IfNotPresent check) and pulls with imagePullSecrets' credentials."""
+
+    def __init__(self, cri: CriClient, lookup: Any | None) -> None:
+        self.cri = cri
+        self.lookup = lookup
+        self.images: dict[str, str] = {}  # normalized ref -> imageID
+
+    async def refresh(self) -> None:
+        images: dict[str, str] = {}
+        for image in await self.cri.list_images():
+            for tag in image.get("repo_tags") or []:
+                images[tag] = image_id_of(image, tag)
+        self.images = images
+
+    async def pull(self, image: str, pod: Obj) -> PulledImage:
+        ref = normalize_image(image)
+        present = await self._image_status(ref)
+        if present is None:
+            await self._pull(ref, pod)
+            present = await self._image_status(ref)
+            if present is None:
+                raise ImagePullError(f'image "{ref}" vanished after its pull')
+        image_id = image_id_of(present, ref)
+        self.images[ref] = image_id
+        return PulledImage(image_id, int(present.get("size") or 0))
+
+    async def _image_status(self, ref: str) -> Obj | None:
+        try:
+            status = await self.cri.image_status(ref)
+        except CriError as err:
+            raise ImagePullError(str(err)) from err
+        if status and "image" in status and isinstance(status["image"], dict):
+            return status["image"]
+        return status
+
+    async def _pull(self, ref: str, pod: Obj) -> None:
+        auths = await self._pull_credentials(ref, pod) or [None]
+        last: CriError | None = None
+        for auth in auths:
+            try:
+                await self.cri.pull_image(ref, auth)
+                return
+            except CriError as err:
+                last = err
+        assert last is not None
+        raise ImagePullError(str(last))
+
+    async def _pull_credentials(self, ref: str, pod: Obj) -> list[Obj]:
+        if self.lookup is None:
+            return []
+        host = registry_host(ref)
+        namespace = pod["metadata"].get("namespace", "")
+        found: list[Obj] = []
+        for item in (pod.get("spec") or {}).get("imagePullSecrets") or []:
+            secret = await self.lookup.get("secrets", namespace, item.get("name", ""))
+            for key, cred in docker_credentials(secret or {}).items():
+                if matches_registry(key, host):
+                    found.append(auth_config(cred))
+        return found

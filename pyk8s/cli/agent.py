@@ -28,11 +28,13 @@ from pyk8s.cli.runtimes import (
     RuntimeUnavailable,
     add_runtime_flags,
     choose_runtime,
+    registries_file,
     registry_config_dir,
 )
 from pyk8s.client import Client
 from pyk8s.kubelet import NodeConfig, NodePool
 from pyk8s.kubelet.nodestatus import KUBELET_PORT
+from pyk8s.kubelet.registries import RegistriesError
 from pyk8s.kubelet.runtime.sim import SimConfig, SimRuntime
 
 log = logging.getLogger("pyk8s")
@@ -153,7 +155,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
         token = parse_join_token(args.token)
         ca = trusted_ca(args.server, token, args.ca_file)
         args.runtime = choose_runtime(args)
-    except (JoinError, OSError, RuntimeUnavailable) as err:
+        registries_file(args, args.data_dir or default_data_dir())  # fail early on a bad file
+    except (JoinError, OSError, RuntimeUnavailable, RegistriesError) as err:
         print(f"pyk8s agent: {err}")
         return 1
     try:
@@ -182,6 +185,7 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
                 kubelet_port=args.kubelet_port,
                 endpoint=args.container_runtime_endpoint,
                 registry_config_dir=registry_config_dir(args, data_dir),
+            registries=registries_file(args, data_dir),
             )
         )
         pool.add(*await cri_node.start(client))

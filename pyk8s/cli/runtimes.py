@@ -9,9 +9,12 @@ saying why.
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
+from pyk8s.kubelet import registries
 from pyk8s.kubelet.containerd import containerd_available
+from pyk8s.kubelet.registries import Registries
 
 RUNTIMES = ("auto", "containerd", "sim")
 COMMON_REGISTRIES = ["docker.io", "registry.k8s.io", "quay.io", "ghcr.io", "gcr.io"]
@@ -34,6 +37,14 @@ def add_runtime_flags(p: argparse.ArgumentParser) -> None:
         default="",
         metavar="SOCKET",
         help="use this containerd's CRI socket instead of running one per node",
+    )
+    p.add_argument(
+        "--private-registry",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="registry mirrors and credentials, k3s's registries.yaml format "
+        "(default: DATA_DIR/registries.yaml when it exists)",
     )
     p.add_argument(
         "--registry-mirror",
@@ -59,14 +70,28 @@ def choose_runtime(args: argparse.Namespace) -> str:
     return "sim"
 
 
-def registry_config_dir(args: argparse.Namespace, data_dir: Path) -> Path | None:
-    """containerd's hosts.toml tree for --registry-mirror (None without one)."""
-    mirror = getattr(args, "registry_mirror", "")
-    if not mirror:
+def registries_file(args: argparse.Namespace, data_dir: Path) -> Registries | None:
+    """--private-registry, or DATA_DIR/registries.yaml when present."""
+    path = getattr(args, "private_registry", None) or data_dir / "registries.yaml"
+    if getattr(args, "private_registry", None) is None and not path.exists():
         return None
-    from pyk8s.images.registry import write_mirror_config
+    return registries.load(path)
 
+
+def registry_config_dir(args: argparse.Namespace, data_dir: Path) -> Path | None:
+    """containerd's hosts.toml tree for the registries file and --registry-mirror
+    (None with neither)."""
+    reg = registries_file(args, data_dir)
+    mirror = getattr(args, "registry_mirror", "")
+    if reg is None and not mirror:
+        return None
     config_dir = data_dir / "registries.d"
-    host = mirror.split("://", 1)[-1].rstrip("/")
-    write_mirror_config(config_dir, mirror, COMMON_REGISTRIES + [host])
+    shutil.rmtree(config_dir, ignore_errors=True)  # rewritten from the flags each start
+    if mirror:
+        from pyk8s.images.registry import write_mirror_config
+
+        host = mirror.split("://", 1)[-1].rstrip("/")
+        write_mirror_config(config_dir, mirror, COMMON_REGISTRIES + [host])
+    if reg is not None:
+        registries.write_hosts_dir(reg, config_dir)
     return config_dir

@@ -30,12 +30,14 @@ from pyk8s.cli.runtimes import (
     RuntimeUnavailable,
     add_runtime_flags,
     choose_runtime,
+    registries_file,
     registry_config_dir,
 )
 from pyk8s.client import Client
 from pyk8s.controlplane import ControlPlane, ControlPlaneConfig
 from pyk8s.kubelet import NodeConfig, NodePool
 from pyk8s.kubelet.pool import derived_pod_cidr, sim_node_ip
+from pyk8s.kubelet.registries import RegistriesError
 from pyk8s.kubelet.runtime.sim import SimRuntime
 
 log = logging.getLogger("pyk8s")
@@ -80,7 +82,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     )
     try:
         args.runtime = choose_runtime(args)
-    except RuntimeUnavailable as err:
+        registries_file(args, args.data_dir or default_data_dir())  # fail early on a bad file
+    except (RuntimeUnavailable, RegistriesError) as err:
         print(f"pyk8s up: {err}")
         return 1
     try:
@@ -195,6 +198,7 @@ async def start_cri_node(
             node_ip=cfg.internal_ip,
             endpoint=args.container_runtime_endpoint,
             registry_config_dir=registry_config_dir(args, data_dir),
+            registries=registries_file(args, data_dir),
             control_plane=cfg.control_plane,
             register_not_ready_taint=cfg.register_not_ready_taint,
         )

@@ -32,6 +32,7 @@ from pyk8s.kubelet.cni import NodeNetwork, enable_forwarding
 from pyk8s.kubelet.containerd import Containerd
 from pyk8s.kubelet.cri.client import CriClient
 from pyk8s.kubelet.nodestatus import NodeConfig
+from pyk8s.kubelet.registries import Registries
 from pyk8s.kubelet.runtime.cri import CriRuntime
 from pyk8s.kubelet.server import portforward
 from pyk8s.kubelet.server.app import KubeletServer
@@ -51,6 +52,7 @@ class CriNodeOptions:
     kubelet_port: int = 0  # 0: any free port (reported in status.daemonEndpoints)
     endpoint: str = ""  # an existing containerd's CRI socket; "" runs our own
     registry_config_dir: Path | None = None  # containerd hosts.toml dirs (mirrors)
+    registries: Registries | None = None  # credentials from --private-registry
     control_plane: bool = False
     register_not_ready_taint: bool = True
     labels: dict[str, str] | None = None
@@ -95,6 +97,7 @@ class CriNode:
             lookup=ClientLookup(client),
             host_ip=opts.node_ip,
             memory_capacity=memory_bytes(),
+            registries=opts.registries,
         )
         await self.runtime.start()
         self.server = KubeletServer(self.runtime, opts.ca_pem, opts.node_ip, opts.kubelet_port)

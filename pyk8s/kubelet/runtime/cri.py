@@ -16,6 +16,7 @@ import contextlib
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -69,6 +70,7 @@ class CriRuntime(CriBackend, Runtime):
         host_ip: str = "127.0.0.1",
         memory_capacity: int = 8 << 30,
         cgroup_root: str = "",
+        registries: Any | None = None,
     ) -> None:
         self.cri = cri
         self.node_name = node_name
@@ -80,7 +82,7 @@ class CriRuntime(CriBackend, Runtime):
         self.cgroup_root = cgroup_root or f"/pyk8s-{node_name}"
         self.node_allocatable: dict[str, str] | None = None  # for resourceFieldRef defaults
         self.version = "containerd://unknown"
-        self.puller = ImagePuller(cri, lookup)
+        self.puller = ImagePuller(cri, lookup, registries)
         self.sandboxes: dict[str, SandboxInfo] = {}
         self.containers: dict[str, ContainerInfo] = {}
         self._existing: dict[str, tuple[Obj, list[Obj]]] = {}  # pod uid -> sandbox, containers

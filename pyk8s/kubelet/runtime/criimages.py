@@ -68,9 +68,10 @@ class ImagePuller:
     """The node's images: what is present (a cache for the pod worker's synchronous
     IfNotPresent check) and pulls with imagePullSecrets' credentials."""
 
-    def __init__(self, cri: CriClient, lookup: Any | None) -> None:
+    def __init__(self, cri: CriClient, lookup: Any | None, registries: Any | None = None) -> None:
         self.cri = cri
         self.lookup = lookup
+        self.registries = registries  # pyk8s.kubelet.registries.Registries
         self.images: dict[str, str] = {}  # normalized ref -> imageID
 
     async def refresh(self) -> None:
@@ -102,7 +103,11 @@ class ImagePuller:
         return status
 
     async def _pull(self, ref: str, pod: Obj) -> None:
-        auths = await self._pull_credentials(ref, pod) or [None]
+        # imagePullSecrets first, then the node's registries file, then anonymous.
+        auths: list[Obj | None] = list(await self._pull_credentials(ref, pod))
+        if self.registries is not None:
+            auths += self.registries.credentials_for(ref)
+        auths = auths or [None]
         last: CriError | None = None
         for auth in auths:
             try:

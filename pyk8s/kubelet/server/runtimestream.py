@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from yarl import URL
 
-from pyk8s.kubelet.server import spdy
 from pyk8s.kubelet.server.spdyconn import SpdyConnection, SpdyStream
 
 PROTOCOL = "v4.channel.k8s.io"
@@ -123,22 +122,6 @@ async def _refusal(reader: asyncio.StreamReader, start: str, headers: dict[str, 
     return f"unable to upgrade connection: {text or start.split(' ', 1)[1]}"
 
 
-class RuntimeConnection(SpdyConnection):
-    """containerd (moby/spdystream) resets the error stream right after writing the
-    Status on it, often in the same TCP segment. spdystream readers still get data
-    queued before a reset; SpdyConnection drops it, so it is kept readable here.
-    (Remove once SpdyConnection keeps data received before RST_STREAM.)"""
-
-    def _on_rst(self, frame: spdy.RstStream) -> None:
-        stream = self.streams.get(frame.stream_id)
-        pending = list(stream._chunks) if stream is not None else []
-        super()._on_rst(frame)
-        if stream is not None and pending:
-            stream._chunks.extend(pending)
-            stream.buffered = sum(len(c) for c in pending)
-            stream._wake()
-
-
 @dataclass
 class RemoteStreams:
     """The client's streams of one exec or attach."""
@@ -170,7 +153,7 @@ async def open_streams(
     if negotiated != PROTOCOL:
         await transport.close()
         raise DialError(f"unable to upgrade connection: unsupported protocol {negotiated!r}")
-    conn = RuntimeConnection(transport, server=False)
+    conn = SpdyConnection(transport, server=False)
     serving = asyncio.create_task(conn.serve(), name="runtime-spdy")
     wanted = [
         ("error", True),

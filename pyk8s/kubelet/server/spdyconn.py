@@ -395,8 +395,8 @@ class SpdyConnection:
         if stream is None:
             return
         stream.reset_received = True
-        stream._chunks.clear()
-        stream.buffered = 0
+        # Data that arrived before the reset stays readable, as moby/spdystream keeps
+        # it: containerd writes an exec's final Status, then resets that stream.
         stream._replied.set()
         stream._wake()
         self._buffer_drained.notify_all()

@@ -118,10 +118,21 @@ def add_sim_flags(p: argparse.ArgumentParser) -> None:
         metavar="GLOB",
         help="containers of images matching GLOB exit with code 1 (CrashLoopBackOff); repeatable",
     )
+    p.add_argument(
+        "--sim-probe-failing",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="probes of containers of images matching GLOB fail; repeatable",
+    )
 
 
 def sim_config(args: argparse.Namespace) -> SimConfig:
-    return SimConfig(unpullable=list(args.sim_unpullable), crashing=list(args.sim_crashing))
+    return SimConfig(
+        unpullable=list(args.sim_unpullable),
+        crashing=list(args.sim_crashing),
+        probe_failing=list(args.sim_probe_failing),
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

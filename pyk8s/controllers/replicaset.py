@@ -29,23 +29,20 @@ from pyk8s.controllers.expectations import Expectations
 from pyk8s.controllers.podcontrol import (
     PodControl,
     add_controller_uid_index,
-    claim_pods,
     error_message,
     is_namespace_terminating,
-    owned_pods,
     recheck_owner,
 )
+from pyk8s.controllers.podfacts import PodFactsCache, claim, facts_of, replica_counts
 from pyk8s.controllers.podutil import (
     colocation_ranks,
-    filter_active,
     is_active,
-    is_pod_available,
     is_pod_ready,
     sort_for_deletion,
 )
 from pyk8s.machinery import meta
 from pyk8s.machinery.errors import StatusError
-from pyk8s.machinery.labels import Selector, selector_from_label_selector, selector_from_set
+from pyk8s.machinery.labels import Selector, selector_from_label_selector
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -101,23 +98,24 @@ def _set_count(status: Obj, field: str, value: int) -> None:
 
 
 def calculate_status(
-    rs: Obj, pods: Sequence[Obj], manage_error: BaseException | None, now: datetime
+    rs: Obj,
+    pods: Sequence[Obj],
+    manage_error: BaseException | None,
+    now: datetime,
+    counts: tuple[int, int, int] | None = None,
 ) -> Obj:
-    """The status a sync writes, from the pods the replica set controls."""
+    """The status a sync writes, from the pods the replica set controls; `counts`
+    (fully labeled, ready, available) when the caller has counted them already."""
     spec = rs.get("spec") or {}
     status = dict(rs.get("status") or {})
-    template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
-    template_selector = selector_from_set(template_labels or {})
-    min_ready = int(spec.get("minReadySeconds") or 0)
-    fully_labeled = ready = available = 0
-    for pod in pods:
-        if template_selector.matches(meta.labels_of(pod)):
-            fully_labeled += 1
-        if is_pod_ready(pod):
-            ready += 1
-            # Ready is available when minReadySeconds is 0 (no second look at the pod).
-            if not min_ready or is_pod_available(pod, min_ready, now):
-                available += 1
+    if counts is None:
+        counts = replica_counts(
+            template_labels(rs),
+            int(spec.get("minReadySeconds") or 0),
+            (facts_of(pod) for pod in pods),
+            now,
+        )
+    fully_labeled, ready, available = counts
     status["conditions"] = _failure_conditions(rs, len(pods), manage_error, now)
     if not status["conditions"]:
         del status["conditions"]
@@ -126,6 +124,11 @@ def calculate_status(
     _set_count(status, "readyReplicas", ready)
     _set_count(status, "availableReplicas", available)
     return status
+
+
+def template_labels(rs: Obj) -> dict[str, str]:
+    template = (rs.get("spec") or {}).get("template") or {}
+    return (template.get("metadata") or {}).get("labels") or {}
 
 
 def _failure_conditions(
@@ -214,6 +217,7 @@ class ReplicaSetController(Controller):
         self.recorder = EventRecorder(client, self.component)
         self.pod_control = PodControl(client, self.recorder)
         self.expectations = PodExpectations()
+        self.pod_facts = PodFactsCache()
         self.burst_replicas = burst_replicas
         self.resource = client.resource(self.api_version, self.plural)
 
@@ -229,6 +233,7 @@ class ReplicaSetController(Controller):
         add_controller_uid_index(self.pod_informer)
         self.rs_informer.add_handler(self._add_rs, self._update_rs, self._delete_rs)
         self.pod_informer.add_handler(self._add_pod, self._update_pod, self._delete_pod)
+        self.pod_informer.add_handler(on_delete=lambda pod: self.pod_facts.forget(object_key(pod)))
 
     def _add_rs(self, rs: Obj) -> None:
         self.enqueue(rs)
@@ -346,11 +351,12 @@ class ReplicaSetController(Controller):
         except StatusError as err:
             log.warning("%s %s: bad selector: %s", self.kind, key, err.message)
             return  # retrying cannot help until the object changes
-        candidates = filter_active(owned_pods(self.pod_informer, rs))
+        candidates = [f for f in self.pod_facts.owned(self.pod_informer, rs) if f.active]
         can_adopt = recheck_owner(self.client, self.resource, rs)
-        pods = await claim_pods(
+        claimed = await claim(
             self.pod_control, rs, self.controller_ref(rs), selector, candidates, can_adopt
         )
+        pods = [f.pod for f in claimed]
 
         manage_error: BaseException | None = None
         if needs_sync and not meta.is_being_deleted(rs):
@@ -358,7 +364,10 @@ class ReplicaSetController(Controller):
                 await self.manage_replicas(pods, rs, key)
             except Exception as err:  # noqa: BLE001 - reported in status, then retried
                 manage_error = err
-        status = calculate_status(rs, pods, manage_error, meta.now())
+        now = meta.now()
+        min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
+        counts = replica_counts(template_labels(rs), min_ready, claimed, now)
+        status = calculate_status(rs, pods, manage_error, now, counts)
         updated = await self.update_status(rs, status)
         self._requeue_for_availability(key, updated, manage_error)
         if manage_error is not None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyk8s.client import ApiError, Client
+from pyk8s.client import ApiError, Client, Informer
 from pyk8s.images.cluster import airgap_archives, write_node_socket_file
 from pyk8s.images.pause import PAUSE_IMAGE, ensure_pause_archive
 from pyk8s.kubelet.cni import NodeNetwork, enable_forwarding
@@ -82,6 +82,7 @@ class CriNode:
         self.runtime: CriRuntime | None = None
         self.server: KubeletServer | None = None
         self._orphans: asyncio.Task[None] | None = None
+        self.services: Informer | None = None
 
     async def start(self, client: Client) -> tuple[NodeConfig, CriRuntime]:
         opts = self.options
@@ -89,6 +90,11 @@ class CriNode:
         enable_forwarding()
         endpoint = opts.endpoint or await self._start_containerd()
         cri = await CriClient.connect(endpoint)
+        self.services = Informer(client, client.resource("v1", "services"))
+        self.services.start()
+        # Containers get the services' variables: wait for them, as the kubelet does.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.services.wait_synced(), 10)
         self.runtime = CriRuntime(
             cri,
             node_name=opts.node_name,
@@ -98,6 +104,7 @@ class CriNode:
             host_ip=opts.node_ip,
             memory_capacity=memory_bytes(),
             registries=opts.registries,
+            services=self.services.list,
         )
         await self.runtime.start()
         self.server = KubeletServer(self.runtime, opts.ca_pem, opts.node_ip, opts.kubelet_port)
@@ -163,6 +170,8 @@ class CriNode:
             self._orphans.cancel()
         if self.server is not None:
             await self.server.stop()
+        if self.services is not None:
+            await self.services.stop()
         if self.runtime is not None:
             if remove_pods:
                 with contextlib.suppress(Exception):

@@ -203,3 +203,25 @@ def test_deleting_pods_and_namespaces_leaves_nothing(kubectl: Kubectl, cluster: 
     ipam = node_dir / "cni" / "ipam" / "pyk8s-w1-k8s"
     leased = [p.name for p in ipam.iterdir() if re.fullmatch(r"[\d.]+", p.name)]
     assert len(leased) == len(live)  # host-local IPs released with their sandboxes
+
+
+def test_service_environment_variables(kubectl: Kubectl) -> None:
+    apply(
+        kubectl,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: env-web}\n"
+        "spec: {clusterIP: 198.19.1.50, ports: [{port: 8080, targetPort: 80}]}\n",
+    )
+    ip = json.loads(kubectl("get", "svc", "env-web", "-o", "json"))["spec"]["clusterIP"]
+    assert ip == "198.19.1.50"
+    kubectl("run", "envy", "--image=busybox", "--restart=Never", "--", "sh", "-c", "env; sleep 3600")
+    wait_for(lambda: status(kubectl, "envy").get("phase") == "Running", 60, what="Running")
+    env = dict(
+        line.split("=", 1) for line in kubectl("logs", "envy").splitlines() if "=" in line
+    )
+    assert env["ENV_WEB_SERVICE_HOST"] == ip
+    assert env["ENV_WEB_SERVICE_PORT"] == "8080"
+    assert env["ENV_WEB_PORT_8080_TCP"] == f"tcp://{ip}:8080"
+    if "KUBERNETES_SERVICE_HOST" in env:  # once the API server creates the service
+        assert env["KUBERNETES_SERVICE_PORT"] == "443"
+    kubectl("delete", "pod", "envy", "--grace-period=0", "--force")
+    kubectl("delete", "svc", "env-web")

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from pyk8s.kubelet.runtime.crirecords import (
     remove_pod_cgroups,
     strip_id,
 )
+from pyk8s.kubelet.serviceenv import service_env
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class CriRuntime(CriBackend, Runtime):
         memory_capacity: int = 8 << 30,
         cgroup_root: str = "",
         registries: Any | None = None,
+        services: Callable[[], Iterable[Obj]] | None = None,
     ) -> None:
         self.cri = cri
         self.node_name = node_name
@@ -83,6 +86,8 @@ class CriRuntime(CriBackend, Runtime):
         self.node_allocatable: dict[str, str] | None = None  # for resourceFieldRef defaults
         self.version = "containerd://unknown"
         self.puller = ImagePuller(cri, lookup, registries)
+        # The Services a container's environment describes (an informer's list).
+        self.services = services or (lambda: [])
         self.sandboxes: dict[str, SandboxInfo] = {}
         self.containers: dict[str, ContainerInfo] = {}
         self._existing: dict[str, tuple[Obj, list[Obj]]] = {}  # pod uid -> sandbox, containers
@@ -248,6 +253,7 @@ class CriRuntime(CriBackend, Runtime):
             lookup,
             pod_ip=info.ip or self.host_ip,
             host_ip=self.host_ip,
+            service_env=service_env(pod, self.services()),
             node_allocatable=self.node_allocatable,
         )
         if info.volume_paths is None:

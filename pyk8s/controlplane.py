@@ -13,6 +13,7 @@ fixtures reuse one CA and serving certificate across clusters.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 from pyk8s.apiserver.credentials import Credentials, ensure_credentials, write_kubeconfig
 from pyk8s.apiserver.server import APIServer, open_store
+from pyk8s.apiserver.services import ServiceNetwork
 from pyk8s.client import Client
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,12 @@ class ControlPlaneConfig:
     # Size of each node's podCIDR (upstream's --node-cidr-mask-size, 24 for IPv4).
     node_cidr_mask_size: int = 24
     service_cidr: str = "10.43.0.0/16"
+    # The address the `kubernetes` Service's endpoints point at (--advertise-address);
+    # "" : the bind host when it is one address, else 127.0.0.1.
+    advertise_address: str = ""
+    # LoadBalancer addresses ("CIDR" or "first-last", comma-separated); "" : none, and
+    # LoadBalancer Services stay <pending> as without a cloud provider.
+    service_lb_pool: str = ""
     compact_interval: float = 300.0
     # Precomputed identity (CA, serving certificate, token); None: the data dir's own,
     # created on first start.
@@ -58,6 +66,19 @@ class ControlPlane:
         self.url = ""
 
     @property
+    def advertise_ip(self) -> str:
+        """The configured advertise address, else the bind host if it is one specific IP,
+        else 127.0.0.1."""
+        cfg = self.config
+        if cfg.advertise_address:
+            return cfg.advertise_address
+        try:
+            host = ipaddress.ip_address(cfg.host)
+        except ValueError:
+            return "127.0.0.1"
+        return "127.0.0.1" if host.is_unspecified else str(host)
+
+    @property
     def kubeconfig(self) -> Path:
         return self.config.data_dir / "kubeconfig.yaml"
 
@@ -74,6 +95,7 @@ class ControlPlane:
                 self.creds.kubelet_client_cert_file,
                 self.creds.kubelet_client_key_file,
             ),
+            service_network=ServiceNetwork(cfg.service_cidr, advertise_address=self.advertise_ip),
         )
         self.server.ca_pem = self.creds.ca_file.read_bytes()
         await self.server.start(cfg.host, cfg.port, ssl_context=self.creds.ssl_context())
@@ -105,6 +127,7 @@ class ControlPlane:
         ipam = options.setdefault("nodeipam", {})
         ipam.setdefault("cluster_cidr", self.config.cluster_cidr)
         ipam.setdefault("node_cidr_mask_size", self.config.node_cidr_mask_size)
+        options.setdefault("servicelb", {}).setdefault("pool", self.config.service_lb_pool)
         assert self.client is not None
         self.manager = ControllerManager(
             self.client, enabled=self.config.controllers, options=options

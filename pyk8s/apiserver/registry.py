@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -64,6 +64,30 @@ class Context:
     warnings: list[str] = field(default_factory=list)
 
 
+class Transaction(Protocol):
+    """What a hook did for one write: committed once the write is stored, reverted
+    when it fails (e.g. a cluster IP taken for a create that then lost its name)."""
+
+    def commit(self) -> None: ...
+
+    def revert(self) -> None: ...
+
+
+CreateHook = Callable[[Obj, Context], Awaitable[Transaction | None]]
+UpdateHook = Callable[[Obj, Obj, Context], Awaitable[Transaction | None]]
+DeleteHook = Callable[[Obj], Awaitable[None]]
+
+
+def _revert(txns: list[Transaction]) -> None:
+    for txn in reversed(txns):
+        txn.revert()
+
+
+def _commit(txns: list[Transaction]) -> None:
+    for txn in txns:
+        txn.commit()
+
+
 def tracks_generation(res: ResourceType) -> bool:
     return (res.group, res.kind) in GENERATION_KINDS or res.strategy.tracks_generation
 
@@ -93,11 +117,12 @@ class Registry:
     def __init__(self, store: Store, cache: WatchCache) -> None:
         self.store = store
         self.cache = cache
-        # Hooks that run before a create is stored (e.g. the service IP allocator).
-        self.create_hooks: dict[
-            tuple[str, str], list[Callable[[Obj, Context], Awaitable[None]]]
-        ] = {}
-        self.delete_hooks: dict[tuple[str, str], list[Callable[[Obj], Awaitable[None]]]] = {}
+        # Hooks that run after validation and before a create or update is stored (the
+        # service allocator); their transactions follow the write's fate. Delete hooks
+        # run once an object is gone.
+        self.create_hooks: dict[tuple[str, str], list[CreateHook]] = {}
+        self.update_hooks: dict[tuple[str, str], list[UpdateHook]] = {}
+        self.delete_hooks: dict[tuple[str, str], list[DeleteHook]] = {}
 
     # -- reads -------------------------------------------------------------------------
 
@@ -174,17 +199,37 @@ class Registry:
         causes = objectmeta.validate(res, obj) + strategy.validate(obj)
         if causes:
             raise errors.invalid(res.kind, res.group, obj["metadata"].get("name", ""), causes)
-        for hook in self.create_hooks.get((res.group, res.kind), []):
-            await hook(obj, ctx)
-        name = obj["metadata"]["name"]
-        if ctx.dry_run:
-            await self.cache.wait_fresh()
-            if res.key(namespace, name) in self.cache.cache(res.store_prefix()).objects:
-                raise errors.already_exists(res.plural, res.group, name)
-            return obj
-        kv = await self._store_new(res, namespace, obj, generated)
+        txns = await self._run_hooks(self.create_hooks.get((res.group, res.kind)), obj, ctx)
+        try:
+            name = obj["metadata"]["name"]
+            if ctx.dry_run:
+                _revert(txns)
+                txns = []
+                await self.cache.wait_fresh()
+                if res.key(namespace, name) in self.cache.cache(res.store_prefix()).objects:
+                    raise errors.already_exists(res.plural, res.group, name)
+                return obj
+            kv = await self._store_new(res, namespace, obj, generated)
+        except BaseException:
+            _revert(txns)
+            raise
+        _commit(txns)
         obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
         return obj
+
+    @staticmethod
+    async def _run_hooks(hooks: list[Any] | None, *args: Any) -> list[Transaction]:
+        """Run create or update hooks; if one fails, the earlier ones are reverted."""
+        txns: list[Transaction] = []
+        try:
+            for hook in hooks or ():
+                txn = await hook(*args)
+                if txn is not None:
+                    txns.append(txn)
+        except BaseException:
+            _revert(txns)
+            raise
+        return txns
 
     async def _store_new(self, res: ResourceType, namespace: str, obj: Obj, generated: bool) -> Any:
         """Store a new object. A generated name that is taken is generated again, up to
@@ -268,7 +313,10 @@ class Registry:
                 return old  # a no-op update writes nothing, as upstream
             if objectmeta.should_delete_on_update(res, new):
                 return await self._delete_now(res, namespace, name, current, ctx)
+            hooks = self.update_hooks.get((res.group, res.kind)) if not subresource else None
+            txns = await self._run_hooks(hooks, new, old, ctx)
             if ctx.dry_run:
+                _revert(txns)
                 return new
             try:
                 kv = await self.store.update(
@@ -278,9 +326,15 @@ class Registry:
                 )
             except RevisionMismatchError:
                 # Lost a race: re-read. A client-named resourceVersion fails the check above.
+                _revert(txns)
                 continue
             except KeyNotFoundError:
+                _revert(txns)
                 raise errors.not_found(res.plural, res.group, name) from None
+            except BaseException:
+                _revert(txns)
+                raise
+            _commit(txns)
             new["metadata"]["resourceVersion"] = str(kv.mod_revision)
             return new
         raise errors.conflict(res.plural, res.group, name, "too many concurrent updates; try again")

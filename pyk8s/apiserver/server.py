@@ -19,6 +19,8 @@ from pyk8s.apiserver.app import make_app
 from pyk8s.apiserver.eviction import Evictions
 from pyk8s.apiserver.nodeproxy import NodeProxy
 from pyk8s.apiserver.registry import Context, Registry
+from pyk8s.apiserver.services import ServiceAllocator, ServiceNetwork
+from pyk8s.apiserver.services.kubernetes import KubernetesService
 from pyk8s.apiserver.watchcache import WatchCache
 from pyk8s.machinery import errors
 from pyk8s.store.interface import Store
@@ -49,6 +51,7 @@ class APIServer:
         table: ResourceTable | None = None,
         compact_interval: float = 300.0,
         kubelet_client: tuple[Path, Path] | None = None,
+        service_network: ServiceNetwork | None = None,
     ) -> None:
         self.store = store
         self.table = table or default_table()
@@ -56,6 +59,14 @@ class APIServer:
         self.cache = WatchCache(store)
         self.registry = Registry(store, self.cache)
         self.evictions = Evictions(self)
+        # Cluster IPs and node ports for Services, and the `kubernetes` Service; a
+        # server without a service network (bare test servers) allocates nothing.
+        self.service_network = service_network
+        self.services: ServiceAllocator | None = None
+        if service_network is not None:
+            self.services = ServiceAllocator(service_network)
+            self.services.install(self.registry)
+        self.kubernetes_service: KubernetesService | None = None
         self.crds = CRDRegistry(self)
         # Serves pods/log, exec, attach, portforward by relaying to the pod's kubelet,
         # presenting kubelet_client (certificate, key) to it.
@@ -84,6 +95,7 @@ class APIServer:
         self._opened = True
         await self.store.start()
         await self.cache.start()
+        self._rebuild_service_allocations()
         await self._bootstrap()
         self.crds.start()
         if self.compact_interval > 0:
@@ -103,6 +115,26 @@ class APIServer:
         sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
         self.port = sockets[0].getsockname()[1] if sockets else port
         self.advertise_address = f"{host}:{self.port}"
+        await self._start_kubernetes_service()
+
+    def _rebuild_service_allocations(self) -> None:
+        """What the stored Services hold, before any request can take it again."""
+        services = self.table.get("", "v1", "services")
+        if self.services is None or services is None:
+            return
+        stored = self.cache.cache(services.store_prefix()).objects.values()
+        self.services.rebuild(entry.obj for entry in stored)
+
+    async def _start_kubernetes_service(self) -> None:
+        if self.services is None or self.service_network is None:
+            return
+        self.kubernetes_service = KubernetesService(
+            self,
+            self.services.kubernetes_ip,
+            self.service_network.advertise_address,
+            self.port,
+        )
+        await self.kubernetes_service.start()
 
     async def _bootstrap(self) -> None:
         """The namespaces every cluster starts with."""
@@ -138,6 +170,8 @@ class APIServer:
         self.cache.compacted(revision)
 
     async def stop(self) -> None:
+        if self.kubernetes_service is not None:
+            await self.kubernetes_service.stop()
         await self.crds.stop()
         close_proxy = getattr(self.node_proxy, "close", None)
         if close_proxy is not None:

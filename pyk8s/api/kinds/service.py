@@ -47,6 +47,7 @@ class ServiceStrategy(KindStrategy):
         spec = spec_of(obj)
         _default_affinity(spec)
         set_default(spec, "type", "ClusterIP")
+        _sync_cluster_ips(spec)
         for port in as_list(spec.get("ports")):
             if isinstance(port, dict):
                 set_default(port, "protocol", "TCP")
@@ -73,7 +74,14 @@ class ServiceStrategy(KindStrategy):
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)
-        keep_allocated(spec_of(new), as_dict(old.get("spec")))
+        new_spec, old_spec = spec_of(new), as_dict(old.get("spec"))
+        _normalize_changed_ip(new_spec, old_spec)
+        keep_allocated(new_spec, old_spec)
+        drop_type_dependent_fields(new_spec, old_spec)
+        if new_spec.get("type") != "LoadBalancer" and isinstance(new.get("status"), dict):
+            # No longer a load balancer: its addresses go (upstream does not make
+            # clients wait for the deprovisioning).
+            new["status"] = {**new["status"], "loadBalancer": {}}
 
     def validate(self, obj: Obj) -> list[Cause]:
         spec = as_dict(obj.get("spec"))
@@ -196,6 +204,67 @@ def _validate_external_name(name: Any) -> list[Cause]:
         return [field_required("spec.externalName")]
     # A fully qualified name may end in a dot.
     return _names.dns1123_subdomain(str(name).removesuffix("."), "spec.externalName")
+
+
+def _sync_cluster_ips(spec: Obj) -> None:
+    """clusterIP and clusterIPs[0] say the same (v1 defaulting fills either from the other)."""
+    ips = spec.get("clusterIPs")
+    if spec.get("clusterIP") and not ips:
+        spec["clusterIPs"] = [spec["clusterIP"]]
+    elif not spec.get("clusterIP") and isinstance(ips, list) and ips and isinstance(ips[0], str):
+        spec["clusterIP"] = ips[0]
+
+
+def _normalize_changed_ip(new: Obj, old: Obj) -> None:
+    """A clusterIP changed without clusterIPs: clusterIPs follows (normalizeClusterIPs)."""
+    if new.get("clusterIP") != old.get("clusterIP") and new.get("clusterIPs") == old.get(
+        "clusterIPs"
+    ):
+        if new.get("clusterIP"):
+            new["clusterIPs"] = [new["clusterIP"]]
+        else:
+            new.pop("clusterIPs", None)
+
+
+def drop_type_dependent_fields(new: Obj, old: Obj) -> None:
+    """A type change wipes what only the old type used, unless the update also set
+    it (upstream's dropTypeDependentFields); the allocator gives the values back."""
+    if old.get("type") != "ExternalName" and new.get("type") == "ExternalName":
+        if new.get("clusterIP") == old.get("clusterIP") and new.get("clusterIPs") == old.get(
+            "clusterIPs"
+        ):
+            new.pop("clusterIP", None)
+            new.pop("clusterIPs", None)
+        for key in ("ipFamilies", "ipFamilyPolicy"):
+            if new.get(key) == old.get(key):
+                new.pop(key, None)
+    if old.get("type") in EXTERNAL_TYPES and new.get("type") not in EXTERNAL_TYPES:
+        if set(_node_ports(new)) <= set(_node_ports(old)):
+            for port in as_list(new.get("ports")):
+                if isinstance(port, dict):
+                    port.pop("nodePort", None)
+    if _needs_health_check(old) and not _needs_health_check(new):
+        if new.get("healthCheckNodePort") == old.get("healthCheckNodePort"):
+            new.pop("healthCheckNodePort", None)
+    if old.get("type") == "LoadBalancer" and new.get("type") != "LoadBalancer":
+        for key in ("allocateLoadBalancerNodePorts", "loadBalancerClass"):
+            if new.get(key) == old.get(key):
+                new.pop(key, None)
+    if old.get("type") in EXTERNAL_TYPES and new.get("type") not in EXTERNAL_TYPES:
+        if new.get("externalTrafficPolicy") == old.get("externalTrafficPolicy"):
+            new.pop("externalTrafficPolicy", None)
+
+
+def _node_ports(spec: Obj) -> list[Any]:
+    return [
+        p.get("nodePort")
+        for p in as_list(spec.get("ports"))
+        if isinstance(p, dict) and p.get("nodePort")
+    ]
+
+
+def _needs_health_check(spec: Obj) -> bool:
+    return spec.get("type") == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local"
 
 
 def keep_allocated(new: Obj, old: Obj) -> None:

@@ -53,6 +53,13 @@ class ControlPlaneConfig:
     credentials: Credentials | None = None
     # Controllers and scheduler reach the server in-process (no socket, no TLS).
     in_process_clients: bool = True
+    # Cluster DNS served by this process (docs/dns.md): listen address ("" : off) and
+    # port (0: ephemeral, see ControlPlane.dns_port), the cluster domain, and upstreams
+    # ("ip[:port]") for other names (None: the host's /etc/resolv.conf nameservers).
+    dns_address: str = ""
+    dns_port: int = 53
+    cluster_domain: str = "cluster.local"
+    dns_upstreams: list[str] | None = None
 
 
 class ControlPlane:
@@ -61,6 +68,7 @@ class ControlPlane:
         self.creds: Credentials | None = None
         self.server: APIServer | None = None
         self.client: Client | None = None
+        self.dns: Any = None
         self.manager: Any = None
         self.scheduler: Any = None
         self.url = ""
@@ -108,6 +116,8 @@ class ControlPlane:
             await self._start_controllers()
         if cfg.scheduler:
             await self._start_scheduler()
+        if cfg.dns_address:
+            await self._start_dns()
 
     def new_client(self, user_agent: str, in_process: bool | None = None) -> Client:
         """A client of this server; in-process (same loop, no socket) when asked, by
@@ -143,7 +153,31 @@ class ControlPlane:
         self.scheduler = Scheduler(self.new_client("pyk8s-scheduler"))
         await self.scheduler.start()
 
+    async def _start_dns(self) -> None:
+        from pyk8s.dns import ClusterDNS, DnsConfig
+
+        cfg = self.config
+        dns_config = DnsConfig(
+            address=cfg.dns_address,
+            port=cfg.dns_port,
+            zone=cfg.cluster_domain,
+            upstreams=cfg.dns_upstreams,
+            service_cidr=cfg.service_cidr,
+            advertise_address=self.advertise_ip,
+        )
+        self.dns = ClusterDNS(self.new_client("pyk8s-dns"), dns_config)
+        await self.dns.start()
+
+    @property
+    def dns_port(self) -> int:
+        """The port cluster DNS listens on (the bound one when configured as 0)."""
+        return self.dns.port if self.dns is not None else 0
+
     async def stop(self) -> None:
+        if self.dns is not None:
+            with contextlib.suppress(Exception):
+                await self.dns.stop()
+            await self.dns.client.close()
         for part in (self.scheduler, self.manager):
             if part is not None:
                 with contextlib.suppress(Exception):

@@ -41,6 +41,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="service cluster IP range")
     p.add_argument(
+        "--advertise-address",
+        default="",
+        help="address the `kubernetes` Service's endpoints point at "
+        "(default: --bind-address when it is one address, else 127.0.0.1)",
+    )
+    p.add_argument(
+        "--service-lb-pool",
+        default="",
+        metavar="CIDR",
+        help="addresses for LoadBalancer Services (CIDR or first-last, comma-separated; "
+        "default none: they stay <pending>)",
+    )
+    p.add_argument(
         "--node-cidr-mask-size",
         type=int,
         default=24,
@@ -60,7 +73,17 @@ def cmd_server(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    config = ControlPlaneConfig(
+    config = server_config(args)
+    tune_gc()
+    try:
+        asyncio.run(serve(config))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def server_config(args: argparse.Namespace) -> ControlPlaneConfig:
+    return ControlPlaneConfig(
         data_dir=args.data_dir or default_data_dir(),
         host=args.bind_address,
         port=args.port,
@@ -70,13 +93,9 @@ def cmd_server(args: argparse.Namespace) -> int:
         cluster_cidr=args.cluster_cidr,
         service_cidr=args.service_cidr,
         node_cidr_mask_size=args.node_cidr_mask_size,
+        advertise_address=args.advertise_address,
+        service_lb_pool=args.service_lb_pool,
     )
-    tune_gc()
-    try:
-        asyncio.run(serve(config))
-    except KeyboardInterrupt:
-        pass
-    return 0
 
 
 async def serve(config: ControlPlaneConfig) -> None:

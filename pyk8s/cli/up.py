@@ -56,6 +56,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cluster-cidr", default="10.42.0.0/16", help="pod network range")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="service cluster IP range")
     p.add_argument(
+        "--service-lb-pool",
+        default="",
+        metavar="CIDR",
+        help="addresses for LoadBalancer Services (CIDR or first-last, comma-separated)",
+    )
+    p.add_argument(
         "--node-monitor-grace-period",
         type=float,
         default=40.0,
@@ -103,6 +109,7 @@ def plane_config(args: argparse.Namespace) -> ControlPlaneConfig:
         durable=not args.no_fsync,
         cluster_cidr=args.cluster_cidr,
         service_cidr=args.service_cidr,
+        service_lb_pool=getattr(args, "service_lb_pool", ""),
         controller_options={"nodelifecycle": lifecycle},
     )
 

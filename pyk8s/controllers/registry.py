@@ -17,6 +17,7 @@ from pyk8s.controllers.nodelifecycle import NodeLifecycleController
 from pyk8s.controllers.replicaset import ReplicaSetController
 from pyk8s.controllers.replicationcontroller import ReplicationControllerController
 from pyk8s.controllers.serviceaccount import ServiceAccountsController
+from pyk8s.controllers.servicelb import ServiceLBController
 
 CONTROLLERS: dict[str, Callable[..., Controller]] = {
     "deployment": DeploymentController,
@@ -31,4 +32,5 @@ CONTROLLERS: dict[str, Callable[..., Controller]] = {
     "nodelifecycle": NodeLifecycleController,
     "disruption": DisruptionController,
     "serviceaccount": ServiceAccountsController,
+    "servicelb": ServiceLBController,
 }

@@ -29,7 +29,10 @@ from bench.cluster_procs import vm_rss_mib
 from pyk8s.apiserver.credentials import ensure_credentials
 from pyk8s.cli.agent import make_join_token
 from pyk8s.client import Client
+from pyk8s.images.cluster import node_sockets
 from pyk8s.images.samples import build_samples
+from pyk8s.kubelet.cni import NodeNetwork
+from pyk8s.kubelet.cri import CriClient
 from pyk8s.kubelet.crinode import remove_cgroup_tree
 
 NODE = "bench-node"
@@ -99,13 +102,19 @@ async def batch(client: Client, size: int, round_: int) -> list[float]:
     return [done[n] - created[n] for n in created]
 
 
-async def clear(client: Client) -> None:
+async def clear(client: Client, socket: str) -> None:
+    """Delete the batch and wait until the node has removed every sandbox."""
     pods = client.resource("v1", "pods")
     await client.delete_collection(pods, namespace="default", label_selector="bench=startup")
-    for _ in range(600):
-        if not (await client.list(pods, namespace="default"))["items"]:
-            return
-        await asyncio.sleep(0.1)
+    cri = await CriClient.connect(socket)
+    try:
+        for _ in range(1200):
+            listed = (await client.list(pods, namespace="default"))["items"]
+            if not listed and not await cri.list_pod_sandbox():
+                return
+            await asyncio.sleep(0.1)
+    finally:
+        await cri.close()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -113,7 +122,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def measure(kubeconfig: Path, agent_pid: int, rounds: int) -> dict[str, Any]:
+async def measure(
+    kubeconfig: Path, agent_pid: int, rounds: int, socket: str
+) -> dict[str, Any]:
     client = Client.from_kubeconfig(str(kubeconfig))
     results: dict[str, Any] = {"latency_s": {}, "rss_mib": {}}
     try:
@@ -125,7 +136,7 @@ async def measure(kubeconfig: Path, agent_pid: int, rounds: int) -> dict[str, An
                 samples += await batch(client, size, r)
                 if size == BATCHES[-1] and r == rounds - 1:
                     results["rss_mib"]["agent with 30 pods"] = vm_rss_mib(agent_pid)
-                await clear(client)
+                await clear(client, socket)
             results["latency_s"][str(size)] = {
                 "p50": statistics.median(samples),
                 "p99": percentile(samples, 0.99),
@@ -162,25 +173,22 @@ def run(rounds: int) -> dict[str, Any]:
         work / "agent.log", "joining",
     )  # fmt: skip
     try:
-        results = asyncio.run(measure(work / "server" / "kubeconfig.yaml", agent.pid, rounds))
+        socket = node_sockets(work / "agent")[NODE]
+        kubeconfig = work / "server" / "kubeconfig.yaml"
+        results = asyncio.run(measure(kubeconfig, agent.pid, rounds, socket))
         child = containerd_pid(agent.pid)
         if child is not None:
             results["rss_mib"]["its containerd"] = vm_rss_mib(child)
     finally:
         stop(agent)
-        # The agent keeps its bridge and cgroup parents (a kubelet restart would reuse them).
-        subprocess.run(["ip", "link", "delete", _bridge(work)], check=False, capture_output=True)
+        # The agent keeps its bridge, masquerade rule and cgroup parents (a restart
+        # would reuse them): the benchmark removes them.
+        NodeNetwork(NODE, work / "agent" / "nodes" / NODE).teardown()
         remove_cgroup_tree(f"/pyk8s-{NODE}")
         stop(server)
         shutil.rmtree(work, ignore_errors=True)
     results["command"] = "python -m bench.podstartup " + " ".join(sys.argv[1:])
     return results
-
-
-def _bridge(work: Path) -> str:
-    from pyk8s.kubelet.cni import bridge_name
-
-    return bridge_name(work / "agent" / "nodes" / NODE)
 
 
 def main() -> None:

@@ -211,7 +211,9 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
     print(f"pyk8s agent: node {args.node_name} joining {args.server}", flush=True)
     await stop.wait()
     starter.cancel()
-    await pool.stop()
-    if cri_node is not None:
-        await cri_node.stop()  # containers keep running: a restarted agent adopts them
-    await client.close()
+    try:
+        await pool.stop()
+    finally:
+        if cri_node is not None:
+            await cri_node.stop()  # containers keep running: a restarted agent adopts them
+        await client.close()

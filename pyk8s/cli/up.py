@@ -36,6 +36,7 @@ from pyk8s.cli.runtimes import (
 from pyk8s.client import Client
 from pyk8s.controlplane import ControlPlane, ControlPlaneConfig
 from pyk8s.kubelet import NodeConfig, NodePool
+from pyk8s.kubelet.nodeaddrs import NodeAddresses
 from pyk8s.kubelet.pool import derived_pod_cidr, sim_node_ip
 from pyk8s.kubelet.registries import RegistriesError
 from pyk8s.kubelet.runtime.sim import SimRuntime
@@ -43,6 +44,7 @@ from pyk8s.kubelet.runtime.sim import SimRuntime
 log = logging.getLogger("pyk8s")
 
 SERVER_NODE = "m-k8s"
+DEFAULT_NODE_IP_RANGE = "10.44.0.0/24"
 READY_TIMEOUT = 30.0
 
 
@@ -54,6 +56,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_runtime_flags(p)
     add_sim_flags(p)
     p.add_argument("--cluster-cidr", default="10.42.0.0/16", help="pod network range")
+    p.add_argument(
+        "--node-ip-range",
+        default=DEFAULT_NODE_IP_RANGE,
+        metavar="CIDR",
+        help="containerd nodes get their addresses from this range, on a dummy interface "
+        f"of the cluster's own (default {DEFAULT_NODE_IP_RANGE}; simulated nodes use 127.1.0.x)",
+    )
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="service cluster IP range")
     p.add_argument(
         "--service-lb-pool",
@@ -166,6 +175,7 @@ class LocalCluster:
     pool: NodePool
     client: Client
     cri_nodes: list[Any] = field(default_factory=list)  # pyk8s.kubelet.crinode.CriNode
+    addresses: NodeAddresses | None = None
 
 
 async def start_cluster(args: argparse.Namespace) -> LocalCluster:
@@ -175,6 +185,11 @@ async def start_cluster(args: argparse.Namespace) -> LocalCluster:
     cluster = LocalCluster(plane, NodePool(client), client)
     configs = node_configs(args.workers, _has_lifecycle_controller(), args.cluster_cidr)
     try:
+        if getattr(args, "runtime", "sim") == "containerd":
+            cluster.addresses = NodeAddresses(plane.config.data_dir, args.node_ip_range)
+            ips = cluster.addresses.setup(len(configs), getattr(args, "service_lb_pool", ""))
+            for cfg, ip in zip(configs, ips, strict=True):
+                cfg.internal_ip = ip
         for cfg in configs:
             if getattr(args, "runtime", "sim") == "containerd":
                 cfg, runtime = await start_cri_node(args, cluster, cfg)
@@ -219,6 +234,8 @@ async def stop_cluster(cluster: LocalCluster) -> None:
     # `up` owns its nodes: their containers, networks and containerds go with it.
     for node in cluster.cri_nodes:
         await node.stop(remove_pods=True)
+    if cluster.addresses is not None:
+        cluster.addresses.teardown()
     await cluster.client.close()
     await cluster.plane.stop()
 

@@ -179,6 +179,8 @@ class CriNode:
             await self.runtime.close()
         if self.containerd is not None:
             await self.containerd.stop()
+            if remove_pods:  # its state (on tmpfs) would only pile up
+                shutil.rmtree(self.containerd.state_dir, ignore_errors=True)
         if remove_pods:
             self.network.teardown()
             remove_cgroup_tree(f"/pyk8s-{self.options.node_name}")

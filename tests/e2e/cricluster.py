@@ -20,6 +20,7 @@ from pyk8s.images.registry import LocalRegistry
 from pyk8s.kubelet.cni import NodeNetwork, bridge_name
 from pyk8s.kubelet.containerd import containerd_available, default_state_dir
 from pyk8s.kubelet.crinode import remove_cgroup_tree
+from pyk8s.kubelet.nodeaddrs import interface_name
 
 NODES = ["m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]
 
@@ -43,7 +44,9 @@ class CriUpCluster:
         *,
         cluster_cidr: str,
         service_cidr: str,
+        node_ip_range: str,
         workers: int = 3,
+        extra: tuple[str, ...] = (),
     ) -> None:
         self.data_dir = data_dir
         images = data_dir / "images"
@@ -57,6 +60,7 @@ class CriUpCluster:
             "--runtime", "containerd", "--no-fsync",
             "--registry-mirror", self.registry.url,
             "--cluster-cidr", cluster_cidr, "--service-cidr", service_cidr,
+            "--node-ip-range", node_ip_range, *extra,
         ]  # fmt: skip
         self.log = open(data_dir / "up.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
@@ -107,6 +111,9 @@ def leftovers(data_dir: Path, nodes: list[str]) -> list[str]:
             found.append(f"cgroup /pyk8s-{node}")
         if f"pyk8s {node} pod masquerade" in nat_rules:
             found.append(f"iptables masquerade rule of {node}")
+    dummy = interface_name(data_dir)
+    if Path(f"/sys/class/net/{dummy}").exists():
+        found.append(f"interface {dummy}")
     root = str(data_dir.resolve())
     for line in Path("/proc/self/mounts").read_text().splitlines():
         if root in line.split()[1] or any(s in line.split()[1] for s in _state_dirs(data_dir, nodes)):
@@ -149,6 +156,7 @@ def force_cleanup(data_dir: Path, nodes: list[str]) -> None:
         target = line.split()[1]
         if any(n in target for n in needles):
             subprocess.run(["umount", "-l", target], check=False, capture_output=True)
+    subprocess.run(["ip", "link", "delete", interface_name(data_dir)], capture_output=True)
     for node in nodes:
         NodeNetwork(node, data_dir / "nodes" / node).teardown()
         remove_cgroup_tree(f"/pyk8s-{node}")

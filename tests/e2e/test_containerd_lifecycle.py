@@ -32,6 +32,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, samples_archive: Path) -> 
         tmp_path_factory.mktemp("cri-life"),
         samples_archive,
         cluster_cidr="198.18.16.0/20",
+        node_ip_range="198.18.240.16/28",
         service_cidr="198.19.1.0/24",
         workers=1,
     )

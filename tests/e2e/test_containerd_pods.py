@@ -54,6 +54,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, samples_archive: Path) -> 
         tmp_path_factory.mktemp("cri-up"),
         samples_archive,
         cluster_cidr="198.18.0.0/20",
+        node_ip_range="198.18.240.0/28",
         service_cidr="198.19.0.0/24",
     )
     try:

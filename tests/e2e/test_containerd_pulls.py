@@ -49,6 +49,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, samples_archive: Path) -> It
             "--port", "0", "--workers", "1", "--runtime", "containerd", "--no-fsync",
             "--private-registry", str(work / "registries.yaml"),
             "--cluster-cidr", "198.18.64.0/20", "--service-cidr", "198.19.4.0/24",
+            "--node-ip-range", "198.18.240.32/28",
         ],
         stdout=subprocess.PIPE, stderr=log, text=True,
     )  # fmt: skip

@@ -189,6 +189,11 @@ def ip_from_reverse(name: str) -> str | None:
     return None
 
 
+def family(ip: str) -> int:
+    """The record type of an address: AAAA for IPv6, A otherwise."""
+    return AAAA if ":" in ip else A
+
+
 def _port_matches(port: Obj, name: str, proto: str) -> bool:
     if name and (port.get("name") or "").lower() != name:
         return False
@@ -246,12 +251,7 @@ class Resolver:
         return Answer(NOERROR, authority=[self.soa()])
 
     def _records(self, qname: str, qtype: int, ips: Iterable[str]) -> Answer:
-        rtype_of = {4: A, 6: AAAA}
-        answer = [
-            RR(qname, qtype, self.ttl, ip)
-            for ip in _unique(ips)
-            if rtype_of[ipaddress.ip_address(ip).version] == qtype
-        ]
+        answer = [RR(qname, qtype, self.ttl, ip) for ip in _unique(ips) if family(ip) == qtype]
         return Answer(NOERROR, answer) if answer else self.nodata()
 
     # -- names in the zone -----------------------------------------------------------------
@@ -290,10 +290,7 @@ class Resolver:
             return Answer(NOERROR, [self.soa()._replace(name=qname)])
         if qtype == NS:
             ns_name = f"ns.dns.{self.zone}"
-            extra = [
-                RR(ns_name, A if ipaddress.ip_address(ip).version == 4 else AAAA, self.ttl, ip)
-                for ip in self.dns_ips
-            ]
+            extra = [RR(ns_name, family(ip), self.ttl, ip) for ip in self.dns_ips]
             return Answer(NOERROR, [RR(qname, NS, self.ttl, ns_name)], additional=extra)
         return self.nodata()
 
@@ -392,7 +389,7 @@ class Resolver:
         weight = 100 // len(pairs)  # equal shares, as the plugin splits 100 among them
         answer = [RR(qname, SRV, self.ttl, (0, weight, port, host)) for host, port in pairs]
         extra = [
-            RR(host, A if ipaddress.ip_address(ip).version == 4 else AAAA, self.ttl, ip)
+            RR(host, family(ip), self.ttl, ip)
             for host, ip in _unique((t.host, t.ip) for t in targets if t.port is not None)
         ]
         return Answer(NOERROR, answer, additional=extra)

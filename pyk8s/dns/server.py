@@ -52,10 +52,18 @@ MAX_CHASE = 8  # CNAME hops inside the zone before giving up
 
 
 class DnsServer:
-    def __init__(self, resolver: Resolver, forwarder: Forwarder, *, idle_timeout: float = 10.0):
+    def __init__(
+        self,
+        resolver: Resolver,
+        forwarder: Forwarder,
+        *,
+        idle_timeout: float = 10.0,
+        cache_entries: int = CACHE_ENTRIES,
+    ) -> None:
         self.resolver = resolver
         self.forwarder = forwarder
         self.idle_timeout = idle_timeout
+        self.cache_entries = cache_entries  # 0: no response cache
         self.port = 0
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
@@ -88,9 +96,10 @@ class DnsServer:
             return data[:2] + hit, None
         resp = self._local(q, tcp)
         if resp is not None:
-            if len(self._cache) >= CACHE_ENTRIES:
+            if len(self._cache) >= self.cache_entries:
                 self._cache.clear()
-            self._cache[key] = resp[2:]
+            if self.cache_entries:
+                self._cache[key] = resp[2:]
             return resp, None
         return None, q
 

@@ -14,6 +14,8 @@ so no such label can ever compare equal to a Kubernetes name.
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -37,6 +39,8 @@ MAX_TCP_SIZE = 65535
 _HEADER = struct.Struct("!HHHHHH")
 _RR_FIXED = struct.Struct("!HHIH")
 _NAME_TYPES = frozenset({NS, CNAME, PTR})
+# A label that needs no escaping: printable ASCII other than "." and "\\".
+_PLAIN_LABEL = re.compile(rb"[\x21-\x2d\x2f-\x5b\x5d-\x7e]*")
 
 
 class WireError(ValueError):
@@ -91,7 +95,7 @@ class Message:
 
 
 def _label_text(raw: bytes) -> str:
-    if all(0x21 <= b <= 0x7E and b not in (0x2E, 0x5C) for b in raw):
+    if _PLAIN_LABEL.fullmatch(raw):
         return raw.decode("ascii")
     out = []
     for b in raw:
@@ -209,8 +213,10 @@ class _Writer:
     def _rdata(self, rtype: int, data: Any) -> None:
         if isinstance(data, bytes | bytearray):
             self.buf += data
-        elif rtype in (A, AAAA):
-            self.buf += ipaddress.ip_address(data).packed
+        elif rtype == A:
+            self.buf += socket.inet_pton(socket.AF_INET, data)
+        elif rtype == AAAA:
+            self.buf += socket.inet_pton(socket.AF_INET6, data)
         elif rtype in _NAME_TYPES:
             self.name(data)
         elif rtype == SRV:

@@ -41,6 +41,9 @@ class Indexer:
         self._index_fns: dict[str, IndexFunc] = {}
         # index name -> value -> keys filed under that value
         self._indices: dict[str, dict[str, set[str]]] = {}
+        # (index name, value) -> its keys sorted, until a key is filed or unfiled there:
+        # controllers ask for the same 1,000 pods of an owner at every sync.
+        self._sorted: dict[tuple[str, str], tuple[str, ...]] = {}
         self.add_index(NAMESPACE_INDEX, namespace_index)
 
     def add_index(self, name: str, fn: IndexFunc) -> None:
@@ -55,11 +58,15 @@ class Indexer:
     def set(self, key: str, obj: Obj) -> Obj | None:
         """Store `obj` under `key`; returns the object it replaced."""
         old = self._items.get(key)
-        if old is not None:
-            self._unfile_all(key, old)
         self._items[key] = obj
-        for name in self._index_fns:
-            self._file(name, key, obj)
+        for name, fn in self._index_fns.items():
+            values = fn(obj)
+            if old is not None:
+                old_values = fn(old)
+                if old_values == values:
+                    continue  # most updates leave an object's index values alone
+                self._unfile(name, key, old_values)
+            self._file_values(name, key, values)
         return old
 
     def pop(self, key: str) -> Obj | None:
@@ -84,31 +91,48 @@ class Indexer:
         return key in self._items
 
     def by_index(self, name: str, value: str) -> list[Obj]:
-        return [self._items[k] for k in self.index_keys(name, value)]
+        items = self._items
+        return [items[k] for k in self._sorted_keys(name, value)]
 
     def index_keys(self, name: str, value: str) -> list[str]:
         """Keys filed under `value` in index `name`, sorted for stable output."""
-        try:
-            index = self._indices[name]
-        except KeyError:
-            raise KeyError(f"no index named {name!r}") from None
-        return sorted(index.get(value, ()))
+        return list(self._sorted_keys(name, value))
+
+    def _sorted_keys(self, name: str, value: str) -> tuple[str, ...]:
+        keys = self._sorted.get((name, value))
+        if keys is None:
+            try:
+                index = self._indices[name]
+            except KeyError:
+                raise KeyError(f"no index named {name!r}") from None
+            keys = tuple(sorted(index.get(value, ())))
+            if keys:
+                self._sorted[(name, value)] = keys
+        return keys
 
     def index_values(self, name: str) -> list[str]:
         return sorted(self._indices[name])
 
     def _file(self, name: str, key: str, obj: Obj) -> None:
+        self._file_values(name, key, self._index_fns[name](obj))
+
+    def _file_values(self, name: str, key: str, values: list[str]) -> None:
         index = self._indices[name]
-        for value in self._index_fns[name](obj):
+        for value in values:
             index.setdefault(value, set()).add(key)
+            self._sorted.pop((name, value), None)
+
+    def _unfile(self, name: str, key: str, values: list[str]) -> None:
+        index = self._indices[name]
+        for value in values:
+            keys = index.get(value)
+            if keys is None:
+                continue
+            keys.discard(key)
+            self._sorted.pop((name, value), None)
+            if not keys:
+                del index[value]
 
     def _unfile_all(self, key: str, obj: Obj) -> None:
         for name, fn in self._index_fns.items():
-            index = self._indices[name]
-            for value in fn(obj):
-                keys = index.get(value)
-                if keys is None:
-                    continue
-                keys.discard(key)
-                if not keys:
-                    del index[value]
+            self._unfile(name, key, fn(obj))

@@ -78,18 +78,17 @@ class PodFactsCache:
         return out
 
 
-class _Matcher:
-    """selector.matches per distinct label set."""
+def _matcher(selector: Selector) -> Callable[[Labels], bool]:
+    """selector.matches, asked once per distinct label set."""
+    seen: dict[Labels, bool] = {}
 
-    def __init__(self, selector: Selector) -> None:
-        self.selector = selector
-        self._seen: dict[Labels, bool] = {}
-
-    def __call__(self, labels: Labels) -> bool:
-        hit = self._seen.get(labels)
+    def matches(labels: Labels) -> bool:
+        hit = seen.get(labels)
         if hit is None:
-            hit = self._seen[labels] = self.selector.matches(dict(labels))
+            hit = seen[labels] = selector.matches(dict(labels))
         return hit
+
+    return matches
 
 
 async def claim(
@@ -104,25 +103,20 @@ async def claim(
     are decided here; orphans to adopt and pods to release go through claim_pods.
     The claimed pods come back in the given order."""
     owner_uid = meta.uid_of(owner)
-    matches = _Matcher(selector)
-    decided: list[bool | None] = []  # claimed, skipped, or None: claim_pods decides
+    matches = _matcher(selector)
+    mine: list[PodFacts] = []
+    undecided: list[PodFacts] = []  # orphans, and ours that stopped matching
     for f in facts:
-        if f.owner_uid and f.owner_uid != owner_uid:
-            decided.append(False)
-        elif f.owner_uid and matches(f.labels):
-            decided.append(True)
-        else:
-            decided.append(None)
-    undecided = [f.pod for f, d in zip(facts, decided, strict=True) if d is None]
-    kept: set[int] = set()
-    if undecided:
-        claimed = await claim_pods(control, owner, ref, selector, undecided, can_adopt)
-        kept = {id(p) for p in claimed}
-    return [
-        f
-        for f, d in zip(facts, decided, strict=True)
-        if d is True or (d is None and id(f.pod) in kept)
-    ]
+        uid = f.owner_uid
+        if uid == owner_uid and matches(f.labels):
+            mine.append(f)
+        elif not uid or uid == owner_uid:
+            undecided.append(f)
+    if not undecided:
+        return mine
+    claimed = await claim_pods(control, owner, ref, selector, [f.pod for f in undecided], can_adopt)
+    kept = {id(p) for p in claimed} | {id(f.pod) for f in mine}
+    return [f for f in facts if id(f.pod) in kept]  # in the given order
 
 
 def replica_counts(
@@ -132,7 +126,7 @@ def replica_counts(
     now: datetime,
 ) -> tuple[int, int, int]:
     """(fully labeled, ready, available) among the pods, as calculate_status counts."""
-    labeled = _Matcher(selector_from_set(template_labels or {}))
+    labeled = _matcher(selector_from_set(template_labels or {}))
     fully_labeled = ready = available = 0
     for f in facts:
         if labeled(f.labels):

@@ -21,7 +21,7 @@ from typing import Any
 
 from pyk8s.apiserver.credentials import Credentials, ensure_credentials, write_kubeconfig
 from pyk8s.apiserver.server import APIServer, open_store
-from pyk8s.apiserver.services import ServiceNetwork
+from pyk8s.apiserver.services import ServiceIPs, ServiceNetwork
 from pyk8s.client import Client
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,9 @@ class ControlPlane:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         hosts = [cfg.host] if cfg.host not in ("0.0.0.0", "::") else []
+        # In-cluster clients reach the server at the `kubernetes` Service's cluster IP or
+        # the advertise address, and verify its certificate for them (as kubeadm's SANs).
+        hosts += [ServiceIPs(cfg.service_cidr).nth(1), self.advertise_ip]
         self.creds = cfg.credentials or ensure_credentials(cfg.data_dir, hosts)
         self.server = APIServer(
             open_store(cfg.data_dir, durable=cfg.durable),

@@ -341,3 +341,34 @@ def test_restart_keeps_allocations(tmp_path: Path, build: str):
         assert k8s["clusterIP"] == "198.19.0.1" and k8s["ports"][0]["targetPort"] == port
     finally:
         c.stop()
+
+
+# -- in-cluster clients ---------------------------------------------------------------------
+
+
+async def test_serving_certificate_covers_the_kubernetes_service_ip(tmp_path: Path):
+    from cryptography import x509
+
+    from pyk8s.controlplane import ControlPlane, ControlPlaneConfig
+
+    plane = ControlPlane(
+        ControlPlaneConfig(
+            data_dir=tmp_path / "cp",
+            port=0,
+            durable=False,
+            controllers=[],
+            scheduler=False,
+            service_cidr=SERVICE_CIDR,
+            advertise_address="127.0.0.7",
+        )
+    )
+    await plane.start()
+    try:
+        assert plane.creds is not None
+        cert = x509.load_pem_x509_certificate(plane.creds.cert_file.read_bytes())
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        ips = {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
+        assert {"198.19.0.1", "127.0.0.7"} <= ips
+        assert "kubernetes.default.svc" in sans.get_values_for_type(x509.DNSName)
+    finally:
+        await plane.stop()

@@ -379,7 +379,7 @@ class Resolver:
                     host = ep.get("hostname") or dashed(addr)
                     if endpoint and host.lower() != endpoint:
                         continue
-                    out += [Target(f"{host}.{fqdn}", normalize_ip(addr), n) for n in numbers]
+                    out += [Target(f"{host}.{fqdn}", addr, n) for n in numbers]
         return _unique(out)
 
     def _srv(self, qname: str, targets: list[Target]) -> Answer:

@@ -83,17 +83,18 @@ class DnsServer:
             return None, None
         if flags & QR:
             return None, None  # a response sent to a server: never answer (no ping-pong)
+        if self._cache_generation != self.resolver.generation:
+            self._cache.clear()
+            self._cache_generation = self.resolver.generation
+        # Only parsed, well-formed queries are cached: a hit needs no parsing.
+        key = (data[2:], tcp)
+        hit = self._cache.get(key) if self.cache_entries else None
+        if hit is not None:
+            return data[:2] + hit, None
         try:
             q = parse_query(data)
         except WireError:
             return error_response(data, FORMERR), None
-        if self._cache_generation != self.resolver.generation:
-            self._cache.clear()
-            self._cache_generation = self.resolver.generation
-        key = (data[2:], tcp)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return data[:2] + hit, None
         resp = self._local(q, tcp)
         if resp is not None:
             if len(self._cache) >= self.cache_entries:

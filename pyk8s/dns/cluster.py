@@ -12,18 +12,22 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyk8s.client import Client, Informer
 from pyk8s.dns.forward import Forwarder, default_upstreams
 from pyk8s.dns.kubedns import cluster_dns_ip, ensure_kube_dns
-from pyk8s.dns.records import TTL, Resolver
+from pyk8s.dns.records import TTL, Resolver, pod_ip_index
 from pyk8s.dns.server import DnsServer
 
 log = logging.getLogger(__name__)
 
 SYNC_WAIT = 5.0
+
+Obj = dict[str, Any]
 
 
 @dataclass
@@ -40,6 +44,21 @@ class DnsConfig:
     advertise_address: str = ""
     ttl: int = TTL
     upstream_timeout: float = 2.0
+
+
+def _pod_answer_changed(touch: Callable[[], None]) -> Callable[[Obj, Obj], None]:
+    """An update handler for pods that drops cached answers only when the pod's record
+    can change (its addresses or whether it has finished): status churn is constant."""
+
+    def on_update(old: Obj, new: Obj) -> None:
+        if pod_ip_index(old) != pod_ip_index(new) or _finished(old) != _finished(new):
+            touch()
+
+    return on_update
+
+
+def _finished(pod: Obj) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
 
 
 class ClusterDNS:
@@ -84,9 +103,10 @@ class ClusterDNS:
             dns_ips=[dns_ip] if dns_ip else [],
             ttl=cfg.ttl,
         )
+        touch = self.resolver.touch
         for informer in self.informers:
-            t = self.resolver.touch
-            informer.add_handler(on_add=t, on_update=t, on_delete=t)
+            on_update = _pod_answer_changed(touch) if informer is pods else touch
+            informer.add_handler(on_add=touch, on_update=on_update, on_delete=touch)
             informer.start()
         await self._wait_synced()
         forwarder = Forwarder(

@@ -305,3 +305,17 @@ def test_address_forms() -> None:
     assert ip_from_reverse("1.0.18.198.in-addr.arpa") == "198.18.0.1"
     v6 = ".".join(reversed("fd000000000000000000000000000001")) + ".ip6.arpa"
     assert ip_from_reverse(v6) == "fd00::1"
+
+
+def test_pod_status_churn_keeps_cached_answers() -> None:
+    from pyk8s.dns.cluster import _pod_answer_changed
+
+    calls: list[int] = []
+    on_update = _pod_answer_changed(lambda: calls.append(1))
+    old = pod("apps", "p", "198.18.2.7")
+    churned = {**old, "status": {**old["status"], "conditions": [{"type": "Ready"}]}}
+    on_update(old, churned)
+    assert calls == []
+    on_update(old, pod("apps", "p", "198.18.2.8"))
+    on_update(old, pod("apps", "p", "198.18.2.7", phase="Failed"))
+    assert len(calls) == 2

@@ -16,6 +16,7 @@ nothing here: the EndpointSlice controller then marks every address ready.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -74,15 +75,20 @@ class Endpoint:
     terminating: bool = False
     node_name: str = ""
 
-    @property
+    @functools.cached_property
     def addr(self) -> str:
         return f"{self.ip}:{self.port}"
 
 
 def _ipv4(value: Any) -> str:
     """value if it is an IPv4 address (IPv6 services are not proxied yet), else ""."""
+    return _parse_ipv4(value) if isinstance(value, str) and value else ""
+
+
+@functools.lru_cache(maxsize=65536)  # every sync reads the same few thousand addresses
+def _parse_ipv4(value: str) -> str:
     try:
-        return str(ipaddress.IPv4Address(value)) if value else ""
+        return str(ipaddress.IPv4Address(value))
     except ValueError:
         return ""
 
@@ -189,12 +195,14 @@ def _rank(ep: Endpoint) -> tuple[bool, bool]:
     return (ep.ready, ep.serving)
 
 
-def merge_endpoints(slices: Iterable[Obj]) -> dict[PortKey, list[Endpoint]]:
+def merge_slice_endpoints(
+    per_slice: Iterable[dict[PortKey, list[Endpoint]]],
+) -> dict[PortKey, list[Endpoint]]:
     """Endpoints of several slices per port key: one per ip:port (a ready copy wins
     over a stale one while a pod moves between slices), sorted by address."""
     merged: dict[PortKey, dict[str, Endpoint]] = {}
-    for es in slices:
-        for key, eps in slice_endpoints(es).items():
+    for found in per_slice:
+        for key, eps in found.items():
             by_addr = merged.setdefault(key, {})
             for ep in eps:
                 old = by_addr.get(ep.addr)
@@ -203,8 +211,12 @@ def merge_endpoints(slices: Iterable[Obj]) -> dict[PortKey, list[Endpoint]]:
     return {key: sorted(v.values(), key=_sort_key) for key, v in merged.items()}
 
 
-def _sort_key(ep: Endpoint) -> tuple[int, int]:
-    return (int(ipaddress.IPv4Address(ep.ip)), ep.port)
+def merge_endpoints(slices: Iterable[Obj]) -> dict[PortKey, list[Endpoint]]:
+    return merge_slice_endpoints(slice_endpoints(es) for es in slices)
+
+
+def _sort_key(ep: Endpoint) -> tuple[tuple[int, ...], int]:
+    return (tuple(int(octet) for octet in ep.ip.split(".")), ep.port)
 
 
 def usable(eps: Iterable[Endpoint], nodes: frozenset[str] | None = None) -> list[Endpoint]:

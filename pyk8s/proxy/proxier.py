@@ -26,6 +26,7 @@ from typing import Any
 from pyk8s.client.informer import Informer
 from pyk8s.client.resource import find_resource
 from pyk8s.proxy.iptables import Iptables, ensure_sysctl
+from pyk8s.proxy.memo import Memo
 from pyk8s.proxy.rules import ProxyConfig, build_ruleset, jumps, needs_route_localnet
 from pyk8s.proxy.ruleset import (
     Jump,
@@ -87,6 +88,7 @@ class ServiceProxy:
         self.listeners: list[Callable[[SyncResult], None]] = []
         self._dirty = asyncio.Event()
         self._applied: Ruleset | None = None
+        self._memo = Memo()  # touched only by the one build running at a time
         self._needs_full = True
         self._last_start = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -192,7 +194,7 @@ class ServiceProxy:
         generation, started = self.generation, time.monotonic()
         self._last_start = started
         services, slices = self.services.list(), self.slices.list()
-        ruleset = await asyncio.to_thread(build_ruleset, services, slices, self.config)
+        ruleset = await asyncio.to_thread(build_ruleset, services, slices, self.config, self._memo)
         full = full or self._applied is None
         if full or check:
             saved = parse_save(await self.iptables.save())

@@ -34,7 +34,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pyk8s.proxy.model import Endpoint, Obj, PortKey, ServicePort, merge_endpoints, service_ports
+from pyk8s.proxy.memo import Memo
+from pyk8s.proxy.model import Endpoint, Obj, PortKey, ServicePort, merge_slice_endpoints
 from pyk8s.proxy.model import usable as usable_endpoints
 from pyk8s.proxy.ruleset import Jump, Ruleset
 
@@ -103,15 +104,22 @@ def needs_route_localnet(cfg: ProxyConfig) -> bool:
     return any(ipaddress.IPv4Address(ip).is_loopback for ip in cfg.node_ips.values())
 
 
-def build_ruleset(services: Iterable[Obj], slices: Iterable[Obj], cfg: ProxyConfig) -> Ruleset:
-    """The whole ruleset for these Services and EndpointSlices."""
-    endpoints = merge_endpoints(slices)
+def build_ruleset(
+    services: Iterable[Obj], slices: Iterable[Obj], cfg: ProxyConfig, memo: Memo | None = None
+) -> Ruleset:
+    """The whole ruleset for these Services and EndpointSlices; a `Memo` kept from
+    one call to the next (same cfg) makes unchanged services cost next to nothing."""
+    memo = memo or Memo()
+    endpoints = merge_slice_endpoints(memo.slice_endpoints(es) for es in slices)
     ports = sorted(
-        (sp for svc in services for sp in service_ports(svc)), key=lambda sp: (sp.label, sp.proto)
+        (sp for svc in services for sp in memo.service_ports(svc)),
+        key=lambda sp: (sp.label, sp.proto),
     )
     b = _Builder(cfg)
     for sp in ports:
-        b.service_port(sp, endpoints.get(sp.key, []))
+        eps = tuple(endpoints.get(sp.key, ()))
+        b.merge(memo.fragment((sp, eps), lambda sp=sp, eps=eps: b.port_rules(sp, list(eps))))
+    memo.end_round()
     return b.finish()
 
 
@@ -138,15 +146,30 @@ class _Builder:
         self.mark_masq, self.postrouting = c("MARK-MASQ"), c("POSTROUTING")
         self.f_services, self.f_ext = c("SERVICES"), c("EXT-SERVICES")
         self.f_forward, self.f_firewall = c("FORWARD"), c("FIREWALL")
-        for name in (self.services, self.nodeports, self.mark_masq, self.postrouting):
-            self.rs.chain("nat", name)
-        for name in (self.f_services, self.f_ext, self.f_forward, self.f_firewall):
-            self.rs.chain("filter", name)
+        self.shared = {
+            "nat": (self.services, self.nodeports, self.mark_masq, self.postrouting),
+            "filter": (self.f_services, self.f_ext, self.f_forward, self.f_firewall),
+        }
+        for table, names in self.shared.items():
+            for name in names:
+                self.rs.chain(table, name)
 
     # -- one service port -----------------------------------------------------
 
-    def service_port(self, sp: ServicePort, eps: list[Endpoint]) -> None:
-        _PortRules(self, sp, eps).build()
+    def port_rules(self, sp: ServicePort, eps: list[Endpoint]) -> Ruleset:
+        """A service port's rules on their own: lines for the shared chains, and its chains."""
+        fragment = Ruleset()
+        _PortRules(self, fragment, sp, eps).build()
+        return fragment
+
+    def merge(self, fragment: Ruleset) -> None:
+        for table, chains in fragment.tables.items():
+            mine = self.rs.tables[table]
+            for name, rules in chains.items():
+                if name in self.shared[table]:
+                    mine[name].extend(rules)
+                else:
+                    mine[name] = rules  # the port's own chain: shared with the memo, never edited
 
     # -- the fixed chains ---------------------------------------------------------
 
@@ -178,9 +201,9 @@ class _Builder:
 class _PortRules:
     """The rules of one service port: captures in the top-level chains, and its own chains."""
 
-    def __init__(self, b: _Builder, sp: ServicePort, eps: list[Endpoint]) -> None:
-        self.b, self.sp, self.eps = b, sp, eps
-        self.cfg, self.rs = b.cfg, b.rs
+    def __init__(self, b: _Builder, rs: Ruleset, sp: ServicePort, eps: list[Endpoint]) -> None:
+        self.b, self.rs, self.sp, self.eps = b, rs, sp, eps
+        self.cfg = b.cfg
         self.cluster = usable_endpoints(eps)
         self.has_any = bool(self.cluster)
         self.proto_key = (sp.label, sp.proto)

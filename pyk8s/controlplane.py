@@ -86,6 +86,14 @@ class ControlPlane:
             return "127.0.0.1"
         return "127.0.0.1" if host.is_unspecified else str(host)
 
+    def _also_listen(self) -> list[str]:
+        """The advertise address too, when it is not covered by the bind address: the
+        `kubernetes` Service's endpoint must answer."""
+        host, advertise = self.config.host, self.advertise_ip
+        if host in ("0.0.0.0", "::") or advertise in (host, "127.0.0.1"):
+            return []
+        return [advertise]
+
     @property
     def kubeconfig(self) -> Path:
         return self.config.data_dir / "kubeconfig.yaml"
@@ -109,7 +117,9 @@ class ControlPlane:
             service_network=ServiceNetwork(cfg.service_cidr, advertise_address=self.advertise_ip),
         )
         self.server.ca_pem = self.creds.ca_file.read_bytes()
-        await self.server.start(cfg.host, cfg.port, ssl_context=self.creds.ssl_context())
+        await self.server.start(
+            cfg.host, cfg.port, ssl_context=self.creds.ssl_context(), also=self._also_listen()
+        )
         connect_host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
         self.url = f"https://{connect_host}:{self.server.port}"
         write_kubeconfig(self.kubeconfig, self.creds, self.url)

@@ -81,11 +81,16 @@ class APIServer:
         self._opened = False
 
     async def start(
-        self, host: str = "127.0.0.1", port: int = 6443, ssl_context: ssl.SSLContext | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 6443,
+        ssl_context: ssl.SSLContext | None = None,
+        also: list[str] | None = None,
     ) -> None:
-        """Open the store and serve HTTP(S) on host:port (port 0 picks a free one)."""
+        """Open the store and serve HTTP(S) on host:port (port 0 picks a free one), and
+        on the same port at the `also` addresses (where pods reach the server)."""
         await self.open()
-        await self.listen(host, port, ssl_context)
+        await self.listen(host, port, ssl_context, also)
 
     async def open(self) -> None:
         """Store, watch cache and bootstrap objects, without listening: enough for
@@ -102,7 +107,11 @@ class APIServer:
             self._tasks.append(asyncio.create_task(self._compactor(), name="compactor"))
 
     async def listen(
-        self, host: str = "127.0.0.1", port: int = 6443, ssl_context: ssl.SSLContext | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 6443,
+        ssl_context: ssl.SSLContext | None = None,
+        also: list[str] | None = None,
     ) -> None:
         self._runner = web.AppRunner(
             make_app(self), access_log=None, handle_signals=False, shutdown_timeout=1.0
@@ -114,6 +123,10 @@ class APIServer:
         await site.start()
         sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
         self.port = sockets[0].getsockname()[1] if sockets else port
+        for extra in also or []:
+            await web.TCPSite(
+                self._runner, extra, self.port, ssl_context=ssl_context, reuse_address=True
+            ).start()
         self.advertise_address = f"{host}:{self.port}"
         await self._start_kubernetes_service()
 

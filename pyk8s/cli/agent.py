@@ -151,6 +151,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=KUBELET_PORT,
         help=f"kubelet API port on --node-ip (default {KUBELET_PORT}; 0 picks a free one)",
     )
+    p.add_argument(
+        "--cluster-dns", default="", metavar="IP", help="the nameserver of ClusterFirst pods"
+    )
+    p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain")
     add_runtime_flags(p)
     add_sim_flags(p)
     p.add_argument("-v", "--verbose", action="store_true")
@@ -196,7 +200,9 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
                 kubelet_port=args.kubelet_port,
                 endpoint=args.container_runtime_endpoint,
                 registry_config_dir=registry_config_dir(args, data_dir),
-            registries=registries_file(args, data_dir),
+                registries=registries_file(args, data_dir),
+                cluster_dns=args.cluster_dns,
+                cluster_domain=args.cluster_domain,
             )
         )
         pool.add(*await cri_node.start(client))

@@ -35,6 +35,7 @@ from pyk8s.cli.runtimes import (
 )
 from pyk8s.client import Client
 from pyk8s.controlplane import ControlPlane, ControlPlaneConfig
+from pyk8s.dns.kubedns import cluster_dns_ip
 from pyk8s.kubelet import NodeConfig, NodePool
 from pyk8s.kubelet.nodeaddrs import NodeAddresses
 from pyk8s.kubelet.pool import derived_pod_cidr, sim_node_ip
@@ -108,7 +109,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def plane_config(args: argparse.Namespace) -> ControlPlaneConfig:
+def plane_config(args: argparse.Namespace, server_ip: str = "") -> ControlPlaneConfig:
+    """The control plane's configuration; with containerd nodes, `server_ip` (the
+    server node's address) is where pods reach the API server and the cluster DNS."""
     lifecycle: dict[str, Any] = {"grace_period": args.node_monitor_grace_period}
     if args.default_unreachable_toleration_seconds is not None:
         lifecycle["toleration_seconds_cap"] = args.default_unreachable_toleration_seconds
@@ -120,6 +123,8 @@ def plane_config(args: argparse.Namespace) -> ControlPlaneConfig:
         service_cidr=args.service_cidr,
         service_lb_pool=getattr(args, "service_lb_pool", ""),
         controller_options={"nodelifecycle": lifecycle},
+        advertise_address=server_ip,
+        dns_address=server_ip,
     )
 
 
@@ -179,17 +184,25 @@ class LocalCluster:
 
 
 async def start_cluster(args: argparse.Namespace) -> LocalCluster:
-    plane = ControlPlane(plane_config(args))
-    await plane.start()
-    client = plane.new_client("kubelet")
-    cluster = LocalCluster(plane, NodePool(client), client)
     configs = node_configs(args.workers, _has_lifecycle_controller(), args.cluster_cidr)
+    addresses = None
+    if getattr(args, "runtime", "sim") == "containerd":
+        # Before the control plane: it listens (API, DNS) at the server node's address.
+        addresses = NodeAddresses(args.data_dir or default_data_dir(), args.node_ip_range)
+        ips = addresses.setup(len(configs), getattr(args, "service_lb_pool", ""))
+        for cfg, ip in zip(configs, ips, strict=True):
+            cfg.internal_ip = ip
+    plane = ControlPlane(plane_config(args, configs[0].internal_ip if addresses else ""))
     try:
-        if getattr(args, "runtime", "sim") == "containerd":
-            cluster.addresses = NodeAddresses(plane.config.data_dir, args.node_ip_range)
-            ips = cluster.addresses.setup(len(configs), getattr(args, "service_lb_pool", ""))
-            for cfg, ip in zip(configs, ips, strict=True):
-                cfg.internal_ip = ip
+        await plane.start()
+    except BaseException:
+        await plane.stop()
+        if addresses is not None:
+            addresses.teardown()
+        raise
+    client = plane.new_client("kubelet")
+    cluster = LocalCluster(plane, NodePool(client), client, addresses=addresses)
+    try:
         for cfg in configs:
             if getattr(args, "runtime", "sim") == "containerd":
                 cfg, runtime = await start_cri_node(args, cluster, cfg)
@@ -223,6 +236,7 @@ async def start_cri_node(
             registries=registries_file(args, data_dir),
             control_plane=cfg.control_plane,
             register_not_ready_taint=cfg.register_not_ready_taint,
+            cluster_dns=cluster_dns_ip(args.service_cidr),
         )
     )
     cluster.cri_nodes.append(node)

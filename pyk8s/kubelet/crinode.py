@@ -56,6 +56,8 @@ class CriNodeOptions:
     control_plane: bool = False
     register_not_ready_taint: bool = True
     labels: dict[str, str] | None = None
+    cluster_dns: str = ""  # the kubelet's --cluster-dns: pods' nameserver (ClusterFirst)
+    cluster_domain: str = "cluster.local"
 
 
 class ClientLookup:
@@ -105,6 +107,8 @@ class CriNode:
             memory_capacity=memory_bytes(),
             registries=opts.registries,
             services=self.services.list,
+            cluster_dns=opts.cluster_dns,
+            cluster_domain=opts.cluster_domain,
         )
         await self.runtime.start()
         self.server = KubeletServer(self.runtime, opts.ca_pem, opts.node_ip, opts.kubelet_port)

@@ -222,7 +222,11 @@ def test_service_environment_variables(kubectl: Kubectl) -> None:
     assert env["ENV_WEB_SERVICE_HOST"] == ip
     assert env["ENV_WEB_SERVICE_PORT"] == "8080"
     assert env["ENV_WEB_PORT_8080_TCP"] == f"tcp://{ip}:8080"
-    if "KUBERNETES_SERVICE_HOST" in env:  # once the API server creates the service
-        assert env["KUBERNETES_SERVICE_PORT"] == "443"
+    assert env["KUBERNETES_SERVICE_HOST"] == "198.19.1.1"  # the service CIDR's first IP
+    assert env["KUBERNETES_SERVICE_PORT"] == "443"
+    resolv = kubectl("exec", "envy", "--", "cat", "/etc/resolv.conf")
+    assert "nameserver 198.19.1.10" in resolv  # the cluster DNS (ClusterFirst)
+    assert "search default.svc.cluster.local svc.cluster.local cluster.local" in resolv
+    assert "options ndots:5" in resolv
     kubectl("delete", "pod", "envy", "--grace-period=0", "--force")
     kubectl("delete", "svc", "env-web")

@@ -21,6 +21,7 @@ from typing import Any
 
 import grpc
 
+from pyk8s.dns.podconfig import pod_dns_config
 from pyk8s.kubelet import podenv, volumes
 from pyk8s.kubelet.cni import NodeNetwork
 from pyk8s.kubelet.cri import (
@@ -74,6 +75,8 @@ class CriRuntime(CriBackend, Runtime):
         cgroup_root: str = "",
         registries: Any | None = None,
         services: Callable[[], Iterable[Obj]] | None = None,
+        cluster_dns: str = "",
+        cluster_domain: str = "cluster.local",
     ) -> None:
         self.cri = cri
         self.node_name = node_name
@@ -88,6 +91,8 @@ class CriRuntime(CriBackend, Runtime):
         self.puller = ImagePuller(cri, lookup, registries)
         # The Services a container's environment describes (an informer's list).
         self.services = services or (lambda: [])
+        self.cluster_dns = cluster_dns
+        self.cluster_domain = cluster_domain
         self.sandboxes: dict[str, SandboxInfo] = {}
         self.containers: dict[str, ContainerInfo] = {}
         self._existing: dict[str, tuple[Obj, list[Obj]]] = {}  # pod uid -> sandbox, containers
@@ -137,7 +142,11 @@ class CriRuntime(CriBackend, Runtime):
         log_dir.mkdir(parents=True, exist_ok=True)
         attempt = await self._next_sandbox_attempt(meta["uid"])
         config = crispec.sandbox_config(
-            pod, attempt=attempt, log_directory=str(log_dir), cgroup_root=self.cgroup_root
+            pod,
+            attempt=attempt,
+            log_directory=str(log_dir),
+            cgroup_root=self.cgroup_root,
+            dns=self._dns_config(pod),
         )
         try:
             sandbox_id = await self.cri.run_pod_sandbox(config)
@@ -156,6 +165,16 @@ class CriRuntime(CriBackend, Runtime):
             log_dir,
         )
         return Sandbox(sandbox_id, ip)
+
+    def _dns_config(self, pod: Obj) -> Obj | None:
+        """The pod's resolv.conf per dnsPolicy (ClusterFirst: the cluster DNS), as the
+        kubelet computes it; without a cluster DNS, ClusterFirst falls back to the host's."""
+        try:
+            return pod_dns_config(
+                pod, cluster_dns_ip=self.cluster_dns, cluster_domain=self.cluster_domain
+            )
+        except OSError as err:
+            raise ContainerCreateError(f"Failed to create pod sandbox: {err}") from err
 
     async def _ensure_network(self, pod_cidr: str) -> None:
         if not pod_cidr:

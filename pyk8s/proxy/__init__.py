@@ -42,7 +42,7 @@ Usage (the integrator starts one per process that hosts nodes):
 """
 
 from pyk8s.proxy.iptables import Iptables, IptablesError
-from pyk8s.proxy.proxier import ServiceProxy, SyncResult, proxy_prefix
+from pyk8s.proxy.proxier import ServiceProxy, SyncResult, proxy_prefix, unsupported_reason
 from pyk8s.proxy.rules import ProxyConfig, build_rules, build_ruleset
 from pyk8s.proxy.ruleset import Ruleset
 
@@ -56,4 +56,5 @@ __all__ = [
     "build_rules",
     "build_ruleset",
     "proxy_prefix",
+    "unsupported_reason",
 ]

@@ -18,12 +18,13 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pyk8s.client.informer import Informer
+from pyk8s.client.informer import Backoff, Informer
 from pyk8s.client.resource import find_resource
 from pyk8s.proxy.iptables import Iptables, ensure_sysctl
 from pyk8s.proxy.memo import Memo
@@ -42,7 +43,17 @@ from pyk8s.proxy.ruleset import (
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER = 1.0  # seconds before a failed sync is retried (as a full sync)
+RETRY_AFTER = 1.0  # seconds before a failed sync is first retried (as a full sync)
+
+
+def unsupported_reason() -> str:
+    """Why a ServiceProxy cannot program this machine ("" when it can): it needs
+    root and iptables-restore/iptables-save."""
+    if os.geteuid() != 0:
+        return "the service proxy needs root (it programs iptables)"
+    if not Iptables.available():
+        return "the service proxy needs iptables-restore and iptables-save (Debian: iptables)"
+    return ""
 
 
 def proxy_prefix(seed: str) -> str:
@@ -91,6 +102,7 @@ class ServiceProxy:
         self._memo = Memo()  # touched only by the one build running at a time
         self._needs_full = True
         self._last_start = 0.0
+        self._backoff = Backoff(RETRY_AFTER, cap=max(sync_period, RETRY_AFTER))
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -169,6 +181,7 @@ class ServiceProxy:
             check = time.monotonic() >= next_check
             try:
                 await self.sync(full=self._needs_full, check=check)
+                self._backoff.reset()
                 if check:
                     next_check = time.monotonic() + self.sync_period
                 wait = next_check - time.monotonic()
@@ -177,7 +190,7 @@ class ServiceProxy:
             except Exception as err:  # noqa: BLE001 - the proxy must outlive any failure
                 log.warning("proxy %s: sync failed: %s", self.prefix, err)
                 self._needs_full = True
-                wait = min(RETRY_AFTER, self.sync_period)
+                wait = self._backoff.next()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dirty.wait(), max(wait, 0.0))
 

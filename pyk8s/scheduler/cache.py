@@ -97,6 +97,7 @@ class NodeCache:
     def __init__(self, capacity: int = 64) -> None:
         self.cap = 0
         self.size = 0  # high-water mark of slots in use; arrays are valid up to here
+        self._valid_count = 0  # slots holding a node (valid), kept as nodes come and go
         self.valid = np.zeros(0, dtype=bool)
         self.unschedulable = np.zeros(0, dtype=bool)
         self.taint_set = np.zeros(0, dtype=np.int32)
@@ -175,7 +176,7 @@ class NodeCache:
     # -- nodes ---------------------------------------------------------------------------
 
     def node_count(self) -> int:
-        return int(self.valid[: self.size].sum())
+        return self._valid_count
 
     def slot(self, name: str) -> int | None:
         idx = self.index.get(name)
@@ -209,6 +210,8 @@ class NodeCache:
             for key, value in labels.items():
                 self.label_index.setdefault(key, {}).setdefault(value, set()).add(idx)
         self.nodes[idx] = node
+        if not self.valid[idx]:
+            self._valid_count += 1
         self.valid[idx] = True
         self.unschedulable[idx] = bool((node.get("spec") or {}).get("unschedulable"))
         self.taint_set[idx] = self._taint_id(node_taints(node))
@@ -242,6 +245,8 @@ class NodeCache:
         self.label_generation += 1
         self._unindex_labels(idx)
         self.labels[idx] = {}
+        if self.valid[idx]:
+            self._valid_count -= 1
         self.valid[idx] = False
         self.nodes[idx] = None
         for col in ("alloc_cpu", "alloc_mem", "alloc_eph", "alloc_pods"):

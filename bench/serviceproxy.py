@@ -13,10 +13,12 @@ a ClusterIP costs per request.
     iptables-restore of the first sync whose rules name the new address (the
     proxy's sync-done timestamp, same monotonic clock).
 (b) Request rate. Three namespaces on a bridge of their own run nginx (one
-    worker each); `wrk -t 2 -c 32 -d S` against a Service whose only endpoint is
-    pod-a (through the ClusterIP, with the N services' rules in place) and
-    straight at pod-a, alternately, twice each, with keep-alive connections and
-    with a new connection per request (every request then walks the nat chains).
+    worker each). `wrk -t 2 -c 32 -d S` runs through the ClusterIP of a Service
+    whose only endpoint is pod-a (with the N services' rules in place) and
+    straight at pod-b (an identical nginx, so the two paths share no TIME_WAIT
+    state), alternately, 3 times each, medians compared: from the host and from
+    pod-c's namespace, with keep-alive connections and with a new connection per
+    request (each then walks the nat chains; the host's are also masqueraded).
 
 Root, iptables, wrk and nginx are needed. Prints JSON and a markdown table.
 """
@@ -169,8 +171,9 @@ async def change_latencies(
 # -- (b) request rate --------------------------------------------------------------
 
 
-def run_wrk(url: str, seconds: float, close: bool) -> dict[str, float]:
-    argv = ["wrk", "-t", "2", "-c", "32", "-d", f"{seconds:g}s", "--latency"]
+def run_wrk(url: str, seconds: float, close: bool, netns: str = "") -> dict[str, float]:
+    argv = ["ip", "netns", "exec", netns] if netns else []
+    argv += ["wrk", "-t", "2", "-c", "32", "-d", f"{seconds:g}s", "--latency"]
     if close:
         argv += ["-H", "Connection: close"]
     out = subprocess.run(argv + [url], capture_output=True, text=True, check=True).stdout
@@ -187,27 +190,44 @@ def run_wrk(url: str, seconds: float, close: bool) -> dict[str, float]:
     }
 
 
+ROUNDS = 3  # alternations of direct / ClusterIP per variant; the medians are compared
+# (name, client namespace or "" for the host, new connection per request)
+VARIANTS = (
+    ("host_keepalive", False, False),
+    ("pod_keepalive", True, False),
+    ("pod_close", True, True),
+    ("host_close", False, True),
+)
+
+
 async def request_rates(
     client: Client, proxy: ServiceProxy, net: PodNet, seconds: float
 ) -> dict[str, Any]:
-    pod = net.pods[0]
-    done = expect(proxy, f"{pod.ip}:{net.port}")
+    """wrk through the ClusterIP of a Service whose one endpoint is pod-a, and straight
+    at pod-b (an identical nginx: the two paths share no TIME_WAIT state), from the
+    host and from pod-c."""
+    via_pod, direct_pod, client_pod = net.pods
+    done = expect(proxy, f"{via_pod.ip}:{net.port}")
     created = await client.create(client.resource(*SERVICES), service("web"))
-    await client.create(client.resource(*SLICES), endpoint_slice("web", [pod.ip], net.port))
+    await client.create(client.resource(*SLICES), endpoint_slice("web", [via_pod.ip], net.port))
     await asyncio.wait_for(done, 30)
-    cluster_url = f"http://{created['spec']['clusterIP']}/"
-    direct_url = f"http://{pod.ip}:{net.port}/"
-    assert await asyncio.to_thread(get, cluster_url) == pod.name
-    out: dict[str, Any] = {"cluster_ip": created["spec"]["clusterIP"], "pod_ip": pod.ip}
-    for mode, close in (("keepalive", False), ("close", True)):
+    urls = {
+        "clusterip": f"http://{created['spec']['clusterIP']}/",
+        "direct": f"http://{direct_pod.ip}:{net.port}/",
+    }
+    assert await asyncio.to_thread(get, urls["clusterip"]) == via_pod.name
+    out: dict[str, Any] = {"cluster_ip": created["spec"]["clusterIP"]}
+    for variant, from_pod, close in VARIANTS:
+        netns = client_pod.netns if from_pod else ""
         runs: dict[str, list[dict[str, float]]] = {"direct": [], "clusterip": []}
-        for _ in range(2):
-            for kind, url in (("direct", direct_url), ("clusterip", cluster_url)):
-                runs[kind].append(await asyncio.to_thread(run_wrk, url, seconds, close))
+        for _ in range(ROUNDS):
+            for kind in ("direct", "clusterip"):
+                result = await asyncio.to_thread(run_wrk, urls[kind], seconds, close, netns)
+                runs[kind].append(result)
         direct = statistics.median(r["rps"] for r in runs["direct"])
         via = statistics.median(r["rps"] for r in runs["clusterip"])
-        out[mode] = {"runs": runs, "direct_rps": direct, "clusterip_rps": via,
-                     "ratio": via / direct}  # fmt: skip
+        out[variant] = {"runs": runs, "direct_rps": direct, "clusterip_rps": via,
+                        "ratio": via / direct}  # fmt: skip
     return out
 
 
@@ -250,7 +270,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def markdown(r: dict[str, Any]) -> str:
     lat, req = r["change_latency"], r["requests"]
-    ka, cl = req["keepalive"], req["close"]
     rows = [
         "| measurement | result | target |",
         "|---|---:|---|",
@@ -261,11 +280,19 @@ def markdown(r: dict[str, Any]) -> str:
         f"| {lat['sync_p50_ms']:.0f} / {lat['sync_p99_ms']:.0f} ms | |",
         f"| first full sync of {r['services']:,} services "
         f"({r['first_sync_restore_lines']:,} restore lines) | {r['first_sync_seconds']:.2f} s | |",
-        f"| requests/s, keep-alive: ClusterIP / pod IP | {ka['clusterip_rps']:,.0f} / "
-        f"{ka['direct_rps']:,.0f} = {ka['ratio']:.2f} | >= 0.9 |",
-        f"| requests/s, a connection per request: ClusterIP / pod IP | "
-        f"{cl['clusterip_rps']:,.0f} / {cl['direct_rps']:,.0f} = {cl['ratio']:.2f} | |",
     ]
+    labels = {
+        "host_keepalive": ("from the host, keep-alive", ">= 0.9"),
+        "pod_keepalive": ("from a pod, keep-alive", ""),
+        "pod_close": ("from a pod, a connection per request", ""),
+        "host_close": ("from the host, a connection per request (masqueraded)", ""),
+    }
+    for variant, (label, target) in labels.items():
+        v = req[variant]
+        rows.append(
+            f"| requests/s {label}: ClusterIP / pod IP | {v['clusterip_rps']:,.0f} / "
+            f"{v['direct_rps']:,.0f} = {v['ratio']:.2f} | {target} |"
+        )
     return "\n".join(rows)
 
 

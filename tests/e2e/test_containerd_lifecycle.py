@@ -230,3 +230,31 @@ def test_service_environment_variables(kubectl: Kubectl) -> None:
     assert "options ndots:5" in resolv
     kubectl("delete", "pod", "envy", "--grace-period=0", "--force")
     kubectl("delete", "svc", "env-web")
+
+
+def test_pre_stop_hook_runs_before_the_container_stops(
+    kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    out = tmp_path_factory.mktemp("prestop")
+    apply(
+        kubectl,
+        f"""\
+apiVersion: v1
+kind: Pod
+metadata: {{name: hooked}}
+spec:
+  terminationGracePeriodSeconds: 10
+  volumes: [{{name: out, hostPath: {{path: "{out}", type: Directory}}}}]
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "3600"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+    lifecycle:
+      preStop:
+        exec: {{command: ["sh", "-c", "echo stopped-gracefully > /out/prestop"]}}
+""",
+    )
+    wait_for(lambda: status(kubectl, "hooked").get("phase") == "Running", 60, what="Running")
+    kubectl("delete", "pod", "hooked", "--timeout=60s")
+    assert (out / "prestop").read_text() == "stopped-gracefully\n"

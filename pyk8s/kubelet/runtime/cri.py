@@ -41,6 +41,7 @@ from pyk8s.kubelet.runtime.base import (
     normalize_image,
 )
 from pyk8s.kubelet.runtime.cribackend import CriBackend
+from pyk8s.kubelet.runtime.crihooks import run_hook
 from pyk8s.kubelet.runtime.criimages import ImagePuller
 from pyk8s.kubelet.runtime.crirecords import (
     PREFIX,
@@ -335,8 +336,13 @@ class CriRuntime(CriBackend, Runtime):
 
     async def stop_container(self, container_id: str, grace_seconds: float) -> ContainerExit:
         cid = strip_id(container_id)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await self._pre_stop(cid, grace_seconds)
+        # The preStop hook and the stop signal share the grace period, as upstream.
+        left = max(0.0, grace_seconds - (loop.time() - began))
         try:
-            await self.cri.stop_container(cid, max(0, int(round(grace_seconds))))
+            await self.cri.stop_container(cid, max(0, int(round(left))))
             status = await self._container_status(cid)
         except CriError as err:
             if err.not_found:
@@ -347,6 +353,19 @@ class CriRuntime(CriBackend, Runtime):
         if fut is not None and not fut.done():
             fut.set_result(exit_)
         return exit_
+
+    async def _pre_stop(self, cid: str, grace_seconds: float) -> None:
+        """Run the container's preStop hook (exec, httpGet or sleep) within the grace
+        period; a failing hook does not stop the termination (upstream logs an event)."""
+        info = self.containers.get(cid)
+        hook = ((info.spec.get("lifecycle") or {}).get("preStop") or {}) if info else {}
+        if not hook or grace_seconds <= 0 or info is None or info.exited:
+            return
+        try:
+            async with asyncio.timeout(grace_seconds):
+                await run_hook(self, cid, hook, info, self.sandboxes.get(info.sandbox_id))
+        except (TimeoutError, CriError, OSError) as err:
+            log.info("%s: preStop hook of %s failed: %s", self.node_name, info.name, err)
 
     async def remove_container(self, container_id: str) -> None:
         cid = strip_id(container_id)

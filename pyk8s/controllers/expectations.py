@@ -5,6 +5,7 @@ the same creates twice (upstream's ControllerExpectations)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # Expectations older than this are considered lost (upstream: 5 minutes).
@@ -52,3 +53,39 @@ class Expectations:
 
     def delete(self, key: str) -> None:
         self._by_key.pop(key, None)
+
+
+class PodExpectations:
+    """Creates and deletes a replica set still waits to see in the pod informer.
+
+    Deletes are tracked by pod key (upstream's UIDTrackingControllerExpectations):
+    a graceful deletion is seen twice (deletionTimestamp set, then gone) and must
+    count once.
+    """
+
+    def __init__(self) -> None:
+        self.counts = Expectations()
+        self._deleting: dict[str, set[str]] = {}
+
+    def satisfied(self, key: str) -> bool:
+        return self.counts.satisfied(key)
+
+    def expect_creations(self, key: str, count: int) -> None:
+        self.counts.expect(key, adds=count)
+
+    def creation_observed(self, key: str) -> None:
+        self.counts.creation_observed(key)
+
+    def expect_deletions(self, key: str, pod_keys: Sequence[str]) -> None:
+        self._deleting[key] = set(pod_keys)
+        self.counts.expect(key, dels=len(pod_keys))
+
+    def deletion_observed(self, key: str, pod_key: str) -> None:
+        pending = self._deleting.get(key)
+        if pending is not None and pod_key in pending:
+            pending.discard(pod_key)
+            self.counts.deletion_observed(key)
+
+    def delete(self, key: str) -> None:
+        self.counts.delete(key)
+        self._deleting.pop(key, None)

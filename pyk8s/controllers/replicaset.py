@@ -25,7 +25,8 @@ from pyk8s.client import NAMESPACE_INDEX, Client, SharedInformerFactory, is_not_
 from pyk8s.client.clock import Clock
 from pyk8s.controllers.base import Controller
 from pyk8s.controllers.events import EventRecorder
-from pyk8s.controllers.expectations import Expectations
+from pyk8s.controllers.expectations import PodExpectations
+from pyk8s.controllers.ownedview import ClaimedPods, OwnedViews
 from pyk8s.controllers.podcontrol import (
     PodControl,
     add_controller_uid_index,
@@ -154,45 +155,6 @@ def _failure_conditions(
     return conditions
 
 
-# --------------------------------------------------------------- expectations
-
-
-class PodExpectations:
-    """Creates and deletes a replica set still waits to see in the pod informer.
-
-    Deletes are tracked by pod key (upstream's UIDTrackingControllerExpectations):
-    a graceful deletion is seen twice (deletionTimestamp set, then gone) and must
-    count once.
-    """
-
-    def __init__(self) -> None:
-        self.counts = Expectations()
-        self._deleting: dict[str, set[str]] = {}
-
-    def satisfied(self, key: str) -> bool:
-        return self.counts.satisfied(key)
-
-    def expect_creations(self, key: str, count: int) -> None:
-        self.counts.expect(key, adds=count)
-
-    def creation_observed(self, key: str) -> None:
-        self.counts.creation_observed(key)
-
-    def expect_deletions(self, key: str, pod_keys: Sequence[str]) -> None:
-        self._deleting[key] = set(pod_keys)
-        self.counts.expect(key, dels=len(pod_keys))
-
-    def deletion_observed(self, key: str, pod_key: str) -> None:
-        pending = self._deleting.get(key)
-        if pending is not None and pod_key in pending:
-            pending.discard(pod_key)
-            self.counts.deletion_observed(key)
-
-    def delete(self, key: str) -> None:
-        self.counts.delete(key)
-        self._deleting.pop(key, None)
-
-
 # ------------------------------------------------------------------ controller
 
 
@@ -234,6 +196,7 @@ class ReplicaSetController(Controller):
         self.rs_informer.add_handler(self._add_rs, self._update_rs, self._delete_rs)
         self.pod_informer.add_handler(self._add_pod, self._update_pod, self._delete_pod)
         self.pod_informer.add_handler(on_delete=lambda pod: self.pod_facts.forget(object_key(pod)))
+        self.views = OwnedViews(self.pod_informer, self.pod_facts)
 
     def _add_rs(self, rs: Obj) -> None:
         self.enqueue(rs)
@@ -344,6 +307,7 @@ class ReplicaSetController(Controller):
         rs = self.rs_informer.get(key)
         if rs is None:
             self.expectations.delete(key)
+            self.views.forget(key)
             return
         needs_sync = self.expectations.satisfied(key)
         try:
@@ -351,12 +315,7 @@ class ReplicaSetController(Controller):
         except StatusError as err:
             log.warning("%s %s: bad selector: %s", self.kind, key, err.message)
             return  # retrying cannot help until the object changes
-        candidates = [f for f in self.pod_facts.owned(self.pod_informer, rs) if f.active]
-        can_adopt = recheck_owner(self.client, self.resource, rs)
-        claimed = await claim(
-            self.pod_control, rs, self.controller_ref(rs), selector, candidates, can_adopt
-        )
-        pods = [f.pod for f in claimed]
+        pods, count = await self._claim(key, rs, selector)
 
         manage_error: BaseException | None = None
         if needs_sync and not meta.is_being_deleted(rs):
@@ -365,13 +324,33 @@ class ReplicaSetController(Controller):
             except Exception as err:  # noqa: BLE001 - reported in status, then retried
                 manage_error = err
         now = meta.now()
-        min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
-        counts = replica_counts(template_labels(rs), min_ready, claimed, now)
-        status = calculate_status(rs, pods, manage_error, now, counts)
+        status = calculate_status(rs, pods, manage_error, now, count(now))
         updated = await self.update_status(rs, status)
         self._requeue_for_availability(key, updated, manage_error)
         if manage_error is not None:
             raise manage_error
+
+    async def _claim(
+        self, key: str, rs: Obj, selector: Selector
+    ) -> tuple[Sequence[Obj], Callable[[datetime], tuple[int, int, int]]]:
+        """The pods the replica set controls after adopting and releasing, and how to
+        count (fully labeled, ready, available) among them at a given time."""
+        can_adopt = recheck_owner(self.client, self.resource, rs)
+        ref = self.controller_ref(rs)
+        labels = template_labels(rs)
+        min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
+        if min_ready:
+            # Availability depends on the time: count over every claimed pod.
+            owned = [f for f in self.pod_facts.owned(self.pod_informer, rs) if f.active]
+            claimed = await claim(self.pod_control, rs, ref, selector, owned, can_adopt)
+            pods = [f.pod for f in claimed]
+            return pods, lambda now: replica_counts(labels, min_ready, claimed, now)
+        view = self.views.view(key, rs, selector, labels)
+        undecided = view.mismatched() + self.views.orphans(meta.namespace_of(rs))
+        extra = await claim(self.pod_control, rs, ref, selector, undecided, can_adopt)
+        labeled, ready, _ = replica_counts(labels, 0, extra, meta.now())
+        counts = (view.fully_labeled + labeled, view.ready + ready, view.ready + ready)
+        return ClaimedPods(view, extra), lambda _now: counts
 
     def _requeue_for_availability(
         self, key: str, rs: Obj, manage_error: BaseException | None

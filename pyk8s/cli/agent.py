@@ -22,6 +22,7 @@ import ssl
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyk8s.cli.paths import default_data_dir
 from pyk8s.cli.runtimes import (
@@ -155,6 +156,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--cluster-dns", default="", metavar="IP", help="the nameserver of ClusterFirst pods"
     )
     p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain")
+    p.add_argument(
+        "--cluster-cidr",
+        default="",
+        help="the pod range (kube-proxy's flag): ClusterIP traffic from outside it is "
+        "masqueraded; empty masquerades all of it",
+    )
     add_runtime_flags(p)
     add_sim_flags(p)
     p.add_argument("-v", "--verbose", action="store_true")
@@ -186,7 +193,7 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
         args.server, token=secret, ca_data=ca_pem.decode(), user_agent=f"kubelet/{args.node_name}"
     )
     pool = NodePool(client)
-    cri_node = None
+    cri_node = proxy = None
     if args.runtime == "containerd":
         from pyk8s.kubelet.crinode import CriNode, CriNodeOptions
 
@@ -206,6 +213,7 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
             )
         )
         pool.add(*await cri_node.start(client))
+        proxy = await start_proxy(args, client, data_dir)
     else:
         config = NodeConfig(args.node_name, internal_ip=args.node_ip)
         pool.add(config, SimRuntime(sim_config(args)))
@@ -220,6 +228,26 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
     try:
         await pool.stop()
     finally:
+        if proxy is not None:
+            await proxy.stop(cleanup=False)  # services keep working while it restarts
         if cri_node is not None:
             await cri_node.stop()  # containers keep running: a restarted agent adopts them
         await client.close()
+
+
+async def start_proxy(args: argparse.Namespace, client: Client, data_dir: Path) -> Any:
+    """The node's service proxy (kube-proxy's job), None where it cannot run."""
+    from pyk8s.proxy import ServiceProxy, proxy_prefix, unsupported_reason
+
+    reason = unsupported_reason()
+    if reason:
+        print(f"pyk8s agent: no service proxy ({reason})", flush=True)
+        return None
+    proxy = ServiceProxy(
+        client,
+        prefix=proxy_prefix(f"{data_dir}/{args.node_name}"),
+        node_ips={args.node_name: args.node_ip},
+        cluster_cidr=args.cluster_cidr,
+    )
+    await proxy.start()
+    return proxy

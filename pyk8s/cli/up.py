@@ -72,6 +72,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="addresses for LoadBalancer Services (CIDR or first-last, comma-separated)",
     )
     p.add_argument(
+        "--dns-upstream",
+        action="append",
+        default=None,
+        metavar="IP[:PORT]",
+        help="where the cluster DNS forwards names outside the cluster (repeatable; "
+        "default: the host's /etc/resolv.conf nameservers)",
+    )
+    p.add_argument(
         "--node-monitor-grace-period",
         type=float,
         default=40.0,
@@ -125,6 +133,7 @@ def plane_config(args: argparse.Namespace, server_ip: str = "") -> ControlPlaneC
         controller_options={"nodelifecycle": lifecycle},
         advertise_address=server_ip,
         dns_address=server_ip,
+        dns_upstreams=args.dns_upstream,
     )
 
 
@@ -181,6 +190,7 @@ class LocalCluster:
     client: Client
     cri_nodes: list[Any] = field(default_factory=list)  # pyk8s.kubelet.crinode.CriNode
     addresses: NodeAddresses | None = None
+    proxy: Any = None  # pyk8s.proxy.ServiceProxy, for containerd nodes
 
 
 async def start_cluster(args: argparse.Namespace) -> LocalCluster:
@@ -210,10 +220,31 @@ async def start_cluster(args: argparse.Namespace) -> LocalCluster:
             else:
                 cluster.pool.add(cfg, SimRuntime(sim_config(args)))
         await cluster.pool.start()
+        if addresses is not None:
+            await start_proxy(args, cluster, configs)
     except BaseException:
         await stop_cluster(cluster)
         raise
     return cluster
+
+
+async def start_proxy(
+    args: argparse.Namespace, cluster: LocalCluster, configs: list[NodeConfig]
+) -> None:
+    """One service proxy for every node: they share the host's network namespace."""
+    from pyk8s.proxy import ServiceProxy, proxy_prefix, unsupported_reason
+
+    reason = unsupported_reason()
+    if reason:
+        print(f"pyk8s up: no service proxy ({reason}); Services get no traffic")
+        return
+    cluster.proxy = ServiceProxy(
+        cluster.plane.new_client("kube-proxy"),
+        prefix=proxy_prefix(str(cluster.plane.config.data_dir)),
+        node_ips={cfg.name: cfg.internal_ip for cfg in configs},
+        cluster_cidr=args.cluster_cidr,
+    )
+    await cluster.proxy.start()
 
 
 async def start_cri_node(
@@ -244,6 +275,8 @@ async def start_cri_node(
 
 
 async def stop_cluster(cluster: LocalCluster) -> None:
+    if cluster.proxy is not None:
+        await cluster.proxy.stop(cleanup=True)
     await cluster.pool.stop()
     # `up` owns its nodes: their containers, networks and containerds go with it.
     for node in cluster.cri_nodes:

@@ -21,6 +21,7 @@ from pyk8s.kubelet.cni import NodeNetwork, bridge_name
 from pyk8s.kubelet.containerd import containerd_available, default_state_dir
 from pyk8s.kubelet.crinode import remove_cgroup_tree
 from pyk8s.kubelet.nodeaddrs import interface_name
+from pyk8s.proxy import proxy_prefix
 
 NODES = ["m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]
 
@@ -111,6 +112,10 @@ def leftovers(data_dir: Path, nodes: list[str]) -> list[str]:
             found.append(f"cgroup /pyk8s-{node}")
         if f"pyk8s {node} pod masquerade" in nat_rules:
             found.append(f"iptables masquerade rule of {node}")
+    saved = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    prefix = proxy_prefix(str(data_dir))
+    if f"{prefix}-" in saved:
+        found.append(f"service proxy rules {prefix}")
     dummy = interface_name(data_dir)
     if Path(f"/sys/class/net/{dummy}").exists():
         found.append(f"interface {dummy}")

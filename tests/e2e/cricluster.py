@@ -22,6 +22,8 @@ from pyk8s.kubelet.containerd import containerd_available, default_state_dir
 from pyk8s.kubelet.crinode import remove_cgroup_tree
 from pyk8s.kubelet.nodeaddrs import interface_name
 from pyk8s.proxy import proxy_prefix
+from pyk8s.proxy.rules import ProxyConfig
+from pyk8s.proxy.ruleset import cleanup_text, parse_save
 
 NODES = ["m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]
 
@@ -148,8 +150,16 @@ def _pids_mentioning(text: str) -> list[int]:
     return pids
 
 
+def remove_proxy_rules(prefix: str) -> None:
+    """Drop a service proxy's chains and jumps (an agent leaves them when it stops)."""
+    saved = parse_save(subprocess.run(["iptables-save"], capture_output=True, text=True).stdout)
+    text = cleanup_text(saved, prefix, ProxyConfig(prefix).comment)
+    subprocess.run(["iptables-restore", "-w", "--noflush"], input=text, text=True, check=False)
+
+
 def force_cleanup(data_dir: Path, nodes: list[str]) -> None:
     """After a failed teardown: remove only what this cluster made."""
+    remove_proxy_rules(proxy_prefix(str(data_dir)))
     needles = [str(data_dir.resolve()), *_state_dirs(data_dir, nodes)]
     for needle in needles:
         for pid in _pids_mentioning(needle):

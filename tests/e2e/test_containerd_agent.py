@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cricluster import force_cleanup, leftovers, require_containerd, wait_for
+from cricluster import force_cleanup, leftovers, remove_proxy_rules, require_containerd, wait_for
 from servers import Kubectl, kubectl_binaries
 
 from pyk8s.apiserver.credentials import ensure_credentials
 from pyk8s.cli.agent import make_join_token
 from pyk8s.images.registry import LocalRegistry
 from pyk8s.kubelet.cri import CriClient
+from pyk8s.proxy import proxy_prefix
 
 pytestmark = pytest.mark.containerd
 
@@ -134,9 +135,13 @@ def test_restarted_agent_adopts_running_pods(
         agent.stop()
         registry.close()
         left = leftovers(tmp_path / "agent", [NODE])
-        # An agent keeps its bridge and cgroup parents across restarts (as the kubelet
-        # keeps /kubepods); the test removes them.
+        # An agent keeps its bridge, cgroup parents and service rules across restarts
+        # (as the kubelet keeps /kubepods and kube-proxy its chains); the test removes them.
         force_cleanup(tmp_path / "agent", [NODE])
+        prefix = proxy_prefix(f"{tmp_path / 'agent'}/{NODE}")
+        kept = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+        remove_proxy_rules(prefix)
+        assert f"{prefix}-SERVICES" in kept  # the agent's proxy ran and left its rules
     assert not [i for i in left if not i.startswith(("bridge", "cgroup", "iptables"))], left
     assert not leftovers(tmp_path / "agent", [NODE])
 

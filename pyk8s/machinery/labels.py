@@ -175,6 +175,7 @@ class Selector:
     def __init__(self, requirements: Iterable[Requirement] = (), *, nothing: bool = False) -> None:
         self._requirements = tuple(sorted(requirements, key=lambda r: r.key))
         self._nothing = nothing
+        self._text: str | None = None
         # Selectors are matched against every object of a cache, over and over: the
         # one-value equality terms (all of matchLabels) become (key, value) pairs
         # tested with dict lookups, the rest go through Requirement.matches.
@@ -188,6 +189,12 @@ class Selector:
             for r in self._requirements
             if not (r.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(r.values) == 1)
         )
+
+    def canonical(self) -> str:
+        """The string form, computed once (a cache key: equal strings, same selection)."""
+        if self._text is None:
+            self._text = str(self)
+        return self._text
 
     def matches(self, labels: Mapping[str, str] | None) -> bool:
         if self._nothing:

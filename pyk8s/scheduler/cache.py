@@ -15,7 +15,6 @@ informer shows them bound: upstream's assume / forget / add cycle.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +125,9 @@ class NodeCache:
         self.plugin_cache: dict[str, Any] = {}  # plugins' caches keyed on `generation`
         # (namespace, selector requirements) -> (selector, live matching pods per slot),
         # maintained on every pod placement so spreading never rescans a namespace's pods.
-        self._spread: OrderedDict[tuple[str, Any, bool], tuple[Any, np.ndarray]] = OrderedDict()
+        # A plain dict in least-recently-used order (an OrderedDict hashes every key
+        # again while iterating, and a key holds the selector's requirements).
+        self._spread: dict[tuple[str, str, bool], tuple[str, Any, np.ndarray]] = {}
         self._grow(capacity)
 
     # -- slots -------------------------------------------------------------------------
@@ -151,8 +152,8 @@ class NodeCache:
         self.labels.extend({} for _ in range(extra))
         self.node_pods.extend({} for _ in range(extra))
         self.node_ports.extend({} for _ in range(extra))
-        for key, (selector, counts) in self._spread.items():
-            self._spread[key] = (selector, grow(counts))
+        for key, (namespace, selector, counts) in self._spread.items():
+            self._spread[key] = (namespace, selector, grow(counts))
 
     def _new_slot(self, name: str) -> int:
         if self._free:
@@ -346,7 +347,7 @@ class NodeCache:
     def _count_spread(self, idx: int, pi: PodInfo, sign: int) -> None:
         if pi.terminating or not self._spread:
             return
-        for (namespace, *_), (selector, counts) in self._spread.items():
+        for namespace, selector, counts in self._spread.values():
             if namespace == pi.namespace and selector.matches(pi.labels):
                 counts[idx] += sign
 
@@ -355,18 +356,18 @@ class NodeCache:
         `selector`. The first call for a selector counts from the pod index; later
         calls read counts kept current by every pod add/remove (a controller's pods
         are scheduled one after another with the same selector). Read-only."""
-        key = (namespace, selector.requirements(), selector.matches_nothing())
-        hit = self._spread.get(key)
+        key = (namespace, selector.canonical(), selector.matches_nothing())
+        hit = self._spread.pop(key, None)
         if hit is not None:
-            self._spread.move_to_end(key)
-            return hit[1][: self.size]
+            self._spread[key] = hit  # now the most recently used
+            return hit[2][: self.size]
         counts = np.zeros(self.cap, dtype=np.int64)
         for other in self.pods_in_namespace_matching(namespace, selector.exact()):
             if not other.terminating and selector.matches(other.labels):
                 counts[self.pods[other.key][1]] += 1
-        self._spread[key] = (selector, counts)
+        self._spread[key] = (namespace, selector, counts)
         if len(self._spread) > SPREAD_COUNTS_KEPT:
-            self._spread.popitem(last=False)
+            del self._spread[next(iter(self._spread))]  # the least recently used
         return counts[: self.size]
 
     def pods_in_namespace_matching(self, namespace: str, exact: dict[str, str]) -> list[PodInfo]:

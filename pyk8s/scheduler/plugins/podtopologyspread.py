@@ -77,6 +77,11 @@ def _constraints(pod: PodInfo, action: str) -> list[Constraint]:
     return out
 
 
+def _version(obj: Obj) -> tuple[str, str]:
+    md = obj.get("metadata") or {}
+    return (md.get("uid") or "", md.get("resourceVersion") or "")
+
+
 def domain_ids(cache: NodeCache, key: str) -> np.ndarray:
     """Per slot, an id of its value for `key` (-1: no such label), cached until some
     node's labels change (taint or status changes keep it: 5,000 nodes flapping
@@ -190,13 +195,10 @@ class PodTopologySpread(Plugin):
 
     def _default_selector(self, pod: PodInfo) -> Selector | None:
         """Upstream's DefaultSelector: selectors of the Services, and of the controller,
-        that select this pod."""
+        that select this pod. Remembered per (labels, services, controller version):
+        a controller's pods come one after another and would build the same one."""
         listers = self.handle.listers
-        merged: dict[str, str] = {}
-        for svc in listers.services(pod.namespace):
-            sel = (svc.get("spec") or {}).get("selector") or {}
-            if sel and selector_from_set(sel).matches(pod.labels):
-                merged.update(sel)
+        services = listers.services(pod.namespace)
         owner = next(
             (
                 o
@@ -205,11 +207,34 @@ class PodTopologySpread(Plugin):
             ),
             None,
         )
+        obj = None
+        if owner is not None:
+            obj = listers.controller(owner.get("kind", ""), pod.namespace, owner.get("name", ""))
+        key = (
+            pod.namespace,
+            frozenset(pod.labels.items()),
+            tuple(_version(svc) for svc in services),
+            None if owner is None else (owner.get("kind"), owner.get("name")),
+            None if obj is None else _version(obj),
+        )
+        cache = self.handle.cache.plugin_cache.setdefault("pts_default_selectors", {})
+        if key in cache:
+            return cache[key]
+        if len(cache) >= 1024:
+            cache.clear()
+        selector = cache[key] = self._build_default_selector(pod, services, owner, obj)
+        return selector
+
+    def _build_default_selector(
+        self, pod: PodInfo, services: list[Obj], owner: Obj | None, obj: Obj | None
+    ) -> Selector | None:
+        merged: dict[str, str] = {}
+        for svc in services:
+            sel = (svc.get("spec") or {}).get("selector") or {}
+            if sel and selector_from_set(sel).matches(pod.labels):
+                merged.update(sel)
         selector = selector_from_set(merged)
-        if owner is None:
-            return selector
-        obj = listers.controller(owner.get("kind", ""), pod.namespace, owner.get("name", ""))
-        if obj is None:
+        if owner is None or obj is None:
             return selector
         spec_sel = (obj.get("spec") or {}).get("selector")
         if owner.get("kind") == "ReplicationController":
@@ -243,6 +268,15 @@ class PodTopologySpread(Plugin):
                 continue
             # Domains of the candidate nodes; nodes without the key share the "" domain.
             ndom = len(cache.label_index.get(c.key, {}))
+            if ndom == 0:
+                # No node has the key (no zones): one "" domain holding every eligible
+                # node's matching pods, present whenever there is a candidate.
+                eligible = _eligible(cache, pod, c) & (all_keys if require_all else True)
+                present = len(kept) > 0
+                total = int(per_slot[eligible].sum()) if present else 0
+                pair_counts.append(np.array([total], dtype=np.int64))
+                weights.append(math.log(int(present) + 2))
+                continue
             dd = np.where(d >= 0, d, ndom)
             wanted = np.zeros(ndom + 1, dtype=bool)
             wanted[dd[kept]] = True

@@ -118,8 +118,10 @@ class NodeLifecycleController(Controller):
         while True:
             await self.clock.sleep(self.monitor_period)
             for node in self.nodes.list():
+                if not self._overdue(node):
+                    continue  # heard from lately: no coroutine per healthy node
                 try:
-                    await self._check_health(node)
+                    await self._mark_silent(node)
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:  # noqa: BLE001 - checked again next period
@@ -146,12 +148,15 @@ class NodeLifecycleController(Controller):
             return 0.0
         return now - seen[0]
 
-    async def _check_health(self, node: Obj) -> None:
+    def _overdue(self, node: Obj) -> bool:
+        """Records any sign of life; True when the node has been silent past its grace."""
         silent = self._observe(node)
         has_status = ready_status(node) != ""
         grace = self.grace_period if has_status else self.startup_grace_period
-        if silent <= grace:
-            return
+        return silent > grace
+
+    async def _mark_silent(self, node: Obj) -> None:
+        """Ready and the pressure conditions Unknown, its pods not ready, an event."""
         conditions = mark_unknown(node, meta.now_rfc3339())
         if conditions is None:
             return

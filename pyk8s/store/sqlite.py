@@ -69,6 +69,7 @@ class SQLiteStore:
         self._read_conns_lock = threading.Lock()
         self._lock_fd: int | None = None
         self._start_task: asyncio.Future[None] | None = None
+        self._pending: list[Op] = []  # writes of this loop iteration, not yet submitted
         self._closed = False
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -111,6 +112,7 @@ class SQLiteStore:
             with contextlib.suppress(Exception):
                 await self._start_task
         if self._writer is not None:
+            self._submit_pending()  # writes of this iteration go before the stop marker
             await self._writer.stop()  # commits and delivers everything queued
         self._hub.close()
         if self._readers is not None:
@@ -163,9 +165,27 @@ class SQLiteStore:
         return self._loop.create_future()
 
     async def _write(self, op: Op) -> Any:
-        assert self._writer is not None
-        self._writer.submit(op)
+        assert self._writer is not None and self._loop is not None
+        if self._writer.failed is not None:
+            raise self._writer.failed
+        # Ops of one loop iteration go to the writer together: one wake-up of its
+        # thread (and one hand-over of the GIL) instead of one per write.
+        if not self._pending:
+            self._loop.call_soon(self._submit_pending)
+        self._pending.append(op)
         return await op.future
+
+    def _submit_pending(self) -> None:
+        ops, self._pending = self._pending, []
+        if not ops:
+            return
+        assert self._writer is not None
+        try:
+            self._writer.submit(ops)
+        except StoreError as err:
+            for op in ops:
+                if not op.future.done():
+                    op.future.set_exception(err)
 
     def _deliver(self, events: list[Event], outcomes: Outcomes) -> None:
         """On the loop, after a commit: watchers first, then the writers' futures."""

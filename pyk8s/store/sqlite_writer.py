@@ -76,7 +76,7 @@ class Writer:
         self._loop = loop
         self._deliver = deliver
         self._stats = stats
-        self._queue: queue.SimpleQueue[Op | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Op | list[Op] | None] = queue.SimpleQueue()
         self._next = log_.last_revision(conn) + 1
         # Read by other threads: a plain int attribute, replaced atomically.
         self.compact_revision = log_.read_meta(conn, log_.META_COMPACT)
@@ -96,7 +96,8 @@ class Writer:
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, op: Op) -> None:
+    def submit(self, op: Op | list[Op]) -> None:
+        """Queue an op, or several at once (one wake-up of the writer thread for all)."""
         if self.failed is not None:
             raise self.failed
         self._queue.put(op)
@@ -136,8 +137,8 @@ class Writer:
                 op = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if op is not None:
-                outcomes.append((op.future, err))
+            for one in op if isinstance(op, list) else [op] if op is not None else []:
+                outcomes.append((one.future, err))
         outcomes += [(f, err) for f in self._compact_waiters]
         self._call(self._deliver, [], outcomes)
 
@@ -159,7 +160,10 @@ class Writer:
             while True:
                 if op is None:
                     return ops, True
-                ops.append(op)
+                if isinstance(op, list):
+                    ops += op
+                else:
+                    ops.append(op)
                 if len(ops) >= MAX_BATCH:
                     return ops, False
                 op = self._queue.get_nowait()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.cluster_procs import vm_rss_mib
+from bench.cluster_procs import cpu_seconds, vm_rss_mib
 from pyk8s.apiserver.credentials import ensure_credentials
 from pyk8s.cli.agent import make_join_token
 from pyk8s.client import Client
@@ -122,18 +123,30 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def system_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy (every process), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
-    kubeconfig: Path, agent_pid: int, rounds: int, socket: str
+    kubeconfig: Path, agent_pid: int, rounds: int, socket: str, server_pid: int
 ) -> dict[str, Any]:
     client = Client.from_kubeconfig(str(kubeconfig))
-    results: dict[str, Any] = {"latency_s": {}, "rss_mib": {}}
+    results: dict[str, Any] = {"latency_s": {}, "rss_mib": {}, "cpu_s_per_pod": {}}
     try:
         await asyncio.sleep(2)
         results["rss_mib"]["agent idle"] = vm_rss_mib(agent_pid)
         for size in BATCHES:
             samples: list[float] = []
+            cpu = {"agent": 0.0, "server": 0.0, "machine": 0.0}
             for r in range(rounds):
+                before = (cpu_seconds(agent_pid), cpu_seconds(server_pid), system_cpu_seconds())
                 samples += await batch(client, size, r)
+                after = (cpu_seconds(agent_pid), cpu_seconds(server_pid), system_cpu_seconds())
+                for key, b, a in zip(cpu, before, after, strict=True):
+                    cpu[key] += a - b
                 if size == BATCHES[-1] and r == rounds - 1:
                     results["rss_mib"]["agent with 30 pods"] = vm_rss_mib(agent_pid)
                 await clear(client, socket)
@@ -142,6 +155,8 @@ async def measure(
                 "p99": percentile(samples, 0.99),
                 "n": len(samples),
             }
+            # Until the last pod of a batch ran: what starting a pod costs, and who pays.
+            results["cpu_s_per_pod"][str(size)] = {k: v / len(samples) for k, v in cpu.items()}
     finally:
         await client.close()
     return results
@@ -175,7 +190,7 @@ def run(rounds: int) -> dict[str, Any]:
     try:
         socket = node_sockets(work / "agent")[NODE]
         kubeconfig = work / "server" / "kubeconfig.yaml"
-        results = asyncio.run(measure(kubeconfig, agent.pid, rounds, socket))
+        results = asyncio.run(measure(kubeconfig, agent.pid, rounds, socket, server.pid))
         child = containerd_pid(agent.pid)
         if child is not None:
             results["rss_mib"]["its containerd"] = vm_rss_mib(child)

@@ -271,9 +271,32 @@ class NodeCache:
 
     def add_pod(self, pi: PodInfo) -> None:
         """An assigned pod seen by the informer: add it, or confirm it if assumed."""
+        if pi.key in self.assumed and self._confirm(pi):
+            return
         self.assumed.discard(pi.key)
         self._remove(pi.key)
         self._place(pi, pi.node_name)
+
+    def _confirm(self, pi: PodInfo) -> bool:
+        """The binding of an assumed pod seen as assumed (same node, same accounting):
+        keep its place and counts, take the informer's version of it."""
+        entry = self.pods.get(pi.key)
+        if entry is None or self.names[entry[1]] != pi.node_name:
+            return False
+        old, idx = entry
+        same = (old.requests, old.non_zero, old.ports, old.namespace, old.terminating) == (
+            pi.requests,
+            pi.non_zero,
+            pi.ports,
+            pi.namespace,
+            pi.terminating,
+        )
+        if not same or old.labels != pi.labels:
+            return False
+        self.assumed.discard(pi.key)
+        self.pods[pi.key] = (pi, idx)
+        self.node_pods[idx][pi.key] = pi
+        return True
 
     def update_pod(self, pi: PodInfo) -> None:
         self.add_pod(pi)

@@ -258,3 +258,76 @@ spec:
     wait_for(lambda: status(kubectl, "hooked").get("phase") == "Running", 60, what="Running")
     kubectl("delete", "pod", "hooked", "--timeout=60s")
     assert (out / "prestop").read_text() == "stopped-gracefully\n"
+
+
+def test_init_containers_volumes_env_and_limits(kubectl: Kubectl) -> None:
+    kubectl("create", "configmap", "settings", "--from-literal=color=blue")
+    kubectl("create", "secret", "generic", "creds", "--from-literal=token=s3cr3t")
+    apply(
+        kubectl,
+        """\
+apiVersion: v1
+kind: Pod
+metadata: {name: layered, labels: {tier: demo}}
+spec:
+  volumes:
+  - {name: shared, emptyDir: {}}
+  - {name: conf, configMap: {name: settings}}
+  initContainers:
+  - name: prepare
+    image: busybox
+    command: ["sh", "-c", "echo prepared-by-init > /shared/note"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+    resources: {limits: {memory: 64Mi, cpu: 500m}}
+    env:
+    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    - {name: COLOR, valueFrom: {configMapKeyRef: {name: settings, key: color}}}
+    - {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}
+    - {name: GREETING, value: "hello $(POD_NAME)"}
+    volumeMounts:
+    - {name: shared, mountPath: /shared}
+    - {name: conf, mountPath: /etc/conf}
+""",
+    )
+    wait_for(lambda: status(kubectl, "layered").get("phase") == "Running", 90, what="Running")
+    init = status(kubectl, "layered")["initContainerStatuses"][0]
+    assert init["state"]["terminated"]["reason"] == "Completed"
+
+    def sh(script: str) -> str:
+        return kubectl("exec", "layered", "-c", "main", "--", "sh", "-c", script).strip()
+
+    assert sh("cat /shared/note") == "prepared-by-init"
+    assert sh("cat /etc/conf/color") == "blue"
+    assert sh('echo "$POD_NAME $COLOR $TOKEN $GREETING"') == "layered blue s3cr3t hello layered"
+    assert sh("echo $POD_IP") == status(kubectl, "layered")["podIP"]
+    assert sh("cat /sys/fs/cgroup/memory/memory.limit_in_bytes") == str(64 << 20)
+    assert sh("cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us") == "50000"
+    kubectl("delete", "pod", "layered", "--grace-period=0", "--force")
+
+
+def test_attach_reads_the_containers_output(kubectl: Kubectl) -> None:
+    kubectl(
+        "run", "ticker", "--image=busybox", "--",
+        "sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.5; done",
+    )  # fmt: skip
+    wait_for(lambda: status(kubectl, "ticker").get("phase") == "Running", 60, what="Running")
+    proc = subprocess.Popen(
+        [kubectl.binary, "attach", "ticker"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kubectl.env(),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+    assert all(re.fullmatch(r"tick \d+\n", line) for line in lines), lines
+    kubectl("delete", "pod", "ticker", "--grace-period=0", "--force")

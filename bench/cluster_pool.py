@@ -16,6 +16,7 @@ import logging
 import signal
 import time
 
+from pyk8s.cli.gctune import tune_gc
 from pyk8s.client import Client
 from pyk8s.kubelet import NodeConfig, NodePool
 from pyk8s.kubelet.pool import derived_pod_cidr, sim_node_ip
@@ -58,6 +59,7 @@ def main() -> None:
     # A node takes no more pods than its podCIDR has addresses (as kubelet's --max-pods).
     ap.add_argument("--max-pods", type=int, default=110)
     args = ap.parse_args()
+    tune_gc()  # as `pyk8s agent` and `pyk8s up` do for their nodes
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     try:
         asyncio.run(run(args))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyk8s.cli.gctune import tune_gc
 from pyk8s.cli.paths import default_data_dir
 from pyk8s.cli.runtimes import (
     RuntimeUnavailable,
@@ -181,6 +182,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     except (JoinError, OSError, RuntimeUnavailable, RegistriesError) as err:
         print(f"pyk8s agent: {err}")
         return 1
+    tune_gc()
     try:
         asyncio.run(run_agent(args, token.secret, ca))
     except KeyboardInterrupt:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pyk8s.cli.agent import add_sim_flags, make_join_token, sim_config
+from pyk8s.cli.gctune import freeze_startup_objects, tune_gc
 from pyk8s.cli.paths import default_data_dir
 from pyk8s.cli.runtimes import (
     RuntimeUnavailable,
@@ -110,6 +111,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     except (RuntimeUnavailable, RegistriesError) as err:
         print(f"pyk8s up: {err}")
         return 1
+    tune_gc()
     try:
         asyncio.run(run_up(args))
     except KeyboardInterrupt:
@@ -293,6 +295,7 @@ async def run_up(args: argparse.Namespace) -> None:
     nodes = list(cluster.pool.kubelets)
     ready = await wait_nodes_ready(cluster.client, nodes, READY_TIMEOUT)
     took = time.monotonic() - began
+    freeze_startup_objects()
     print(usage_text(cluster.plane, nodes, ready, took), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -163,7 +163,12 @@ class ControlPlane:
         except ImportError:
             log.warning("scheduler not available")
             return
-        self.scheduler = Scheduler(self.new_client("pyk8s-scheduler"))
+        # In process, the scheduler shares the controller manager's informers: every
+        # pod event was otherwise encoded, sent, decoded and cached twice.
+        shared = None
+        if self.config.in_process_clients and self.manager is not None:
+            shared = self.manager.factory
+        self.scheduler = Scheduler(self.new_client("pyk8s-scheduler"), factory=shared)
         await self.scheduler.start()
 
     async def _start_dns(self) -> None:

@@ -110,7 +110,11 @@ class Scheduler:
         percentage_of_nodes_to_score: int = 0,
         vectorized: bool = True,
         scheduler_name: str = DEFAULT_SCHEDULER,
+        factory: SharedInformerFactory | None = None,
     ) -> None:
+        """`factory`: informers to share with other components of this process (the
+        controller manager's): each resource is then watched and decoded once. Its
+        owner starts and stops it; the scheduler only adds its informers and handlers."""
         self.client = client
         self.clock = clock or SystemClock()
         self.scheduler_name = scheduler_name
@@ -126,7 +130,10 @@ class Scheduler:
         )
         self.binder = binder or (ApiBinder(client) if client is not None else None)
         self.recorder = EventRecorder(client, COMPONENT) if client is not None else None
-        self.factory = SharedInformerFactory(client) if client is not None else None
+        self._owns_factory = factory is None
+        if factory is None and client is not None:
+            factory = SharedInformerFactory(client)
+        self.factory = factory
         self.pod_informer: Any = None
         self._bind_slots = asyncio.Semaphore(BIND_CONCURRENCY)
         self._background: set[asyncio.Task[Any]] = set()
@@ -153,7 +160,7 @@ class Scheduler:
                 await t
         self._tasks.clear()
         self._background.clear()
-        if self.factory is not None:
+        if self.factory is not None and self._owns_factory:
             await self.factory.stop()
 
     def _setup_informers(self) -> None:

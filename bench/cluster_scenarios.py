@@ -14,6 +14,7 @@ import contextlib
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,8 @@ class Figures:
     phases: dict[str, float] = field(default_factory=dict)
     hwm_mib: dict[str, float] = field(default_factory=dict)
     cpu_s: dict[str, float] = field(default_factory=dict)
+    # How the scheduler spread the pods: most pods on one node, nodes used.
+    placement: dict[str, int] = field(default_factory=dict)
 
 
 # -- pyk8s up --------------------------------------------------------------------------
@@ -173,6 +176,7 @@ async def _scale(
         )
         fig.phases["pods_running"] = done - began
         _measure(fig, {"server": server, "pool": pool})
+        fig.placement = _placement(running)
         await running.stop()
         await ready.stop()
     finally:
@@ -180,6 +184,13 @@ async def _scale(
         if pool is not None:
             pool.stop()
     return fig
+
+
+def _placement(running: Matching) -> dict[str, int]:
+    per_node = Counter(
+        (pod.get("spec") or {}).get("nodeName") or "" for pod in running.informer.list()
+    )
+    return {"max_pods_per_node": max(per_node.values(), default=0), "nodes_used": len(per_node)}
 
 
 def scale(

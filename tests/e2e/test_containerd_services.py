@@ -276,3 +276,21 @@ def test_api_reachable_through_the_kubernetes_service(kubectl: Kubectl, web: dic
         check=False,
     )  # fmt: skip
     assert "connected" in probe.stdout, probe.stdout + probe.stderr
+
+
+def test_deleted_services_leave_no_rules(kubectl: Kubectl, web: dict) -> None:
+    services = json.loads(kubectl("get", "svc", "-o", "json"))["items"]
+    ours = [s for s in services if s["metadata"]["name"].startswith("web")]
+    needles = [s["spec"]["clusterIP"] for s in ours if s["spec"].get("clusterIP") != "None"]
+    needles += [
+        f"--dport {p['nodePort']}" for s in ours for p in s["spec"]["ports"] if p.get("nodePort")
+    ]
+    saved = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    assert all(n in saved for n in needles), needles  # present while the services exist
+    kubectl("delete", "svc", *[s["metadata"]["name"] for s in ours])
+
+    def rules_gone() -> bool:
+        now = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+        return not any(n in now for n in needles)
+
+    wait_for(rules_gone, 10, what="the services' rules removed")

@@ -35,6 +35,7 @@ from pyk8s.images.samples import build_samples
 from pyk8s.kubelet.cni import NodeNetwork
 from pyk8s.kubelet.cri import CriClient
 from pyk8s.kubelet.crinode import remove_cgroup_tree
+from pyk8s.proxy import proxy_prefix, remove_rules
 
 NODE = "bench-node"
 IMAGE = "nginx:1.16.0"
@@ -200,10 +201,16 @@ def run(rounds: int) -> dict[str, Any]:
         # would reuse them): the benchmark removes them.
         NodeNetwork(NODE, work / "agent" / "nodes" / NODE).teardown()
         remove_cgroup_tree(f"/pyk8s-{NODE}")
+        remove_proxy_rules(proxy_prefix(f"{work / 'agent'}/{NODE}"))
         stop(server)
         shutil.rmtree(work, ignore_errors=True)
     results["command"] = "python -m bench.podstartup " + " ".join(sys.argv[1:])
     return results
+
+
+def remove_proxy_rules(prefix: str) -> None:
+    """An agent's service rules (it keeps them when it stops, as kube-proxy does)."""
+    asyncio.run(remove_rules(prefix))
 
 
 def main() -> None:

@@ -169,23 +169,30 @@ class CriNode:
 
     async def stop(self, remove_pods: bool = False) -> None:
         """Stop serving; with remove_pods also stop every container and remove the
-        node's network and state (an agent restart keeps pods running instead)."""
+        node's network and state (an agent restart keeps pods running instead).
+        Each step runs even if an earlier one failed: a containerd left running
+        without its agent would keep its pods alive unseen."""
         if self._orphans is not None:
             self._orphans.cancel()
+        steps: list[Any] = []
         if self.server is not None:
-            await self.server.stop()
+            steps.append(self.server.stop)
         if self.services is not None:
-            await self.services.stop()
+            steps.append(self.services.stop)
         if self.runtime is not None:
             if remove_pods:
-                with contextlib.suppress(Exception):
-                    await self.runtime.remove_all()
-            await self.runtime.close()
+                steps.append(self.runtime.remove_all)
+            steps.append(self.runtime.close)
         if self.containerd is not None:
-            await self.containerd.stop()
-            if remove_pods:  # its state (on tmpfs) would only pile up
-                shutil.rmtree(self.containerd.state_dir, ignore_errors=True)
+            steps.append(self.containerd.stop)
+        for step in steps:
+            try:
+                await step()
+            except Exception:  # noqa: BLE001 - go on with the rest of the teardown
+                log.exception("%s: stopping the node: %s failed", self.options.node_name, step)
         if remove_pods:
+            if self.containerd is not None:  # its state (on tmpfs) would only pile up
+                shutil.rmtree(self.containerd.state_dir, ignore_errors=True)
             self.network.teardown()
             remove_cgroup_tree(f"/pyk8s-{self.options.node_name}")
 

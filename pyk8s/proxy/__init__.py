@@ -42,7 +42,13 @@ Usage (the integrator starts one per process that hosts nodes):
 """
 
 from pyk8s.proxy.iptables import Iptables, IptablesError
-from pyk8s.proxy.proxier import ServiceProxy, SyncResult, proxy_prefix, unsupported_reason
+from pyk8s.proxy.proxier import (
+    ServiceProxy,
+    SyncResult,
+    proxy_prefix,
+    remove_rules,
+    unsupported_reason,
+)
 from pyk8s.proxy.rules import ProxyConfig, build_rules, build_ruleset
 from pyk8s.proxy.ruleset import Ruleset
 
@@ -56,5 +62,6 @@ __all__ = [
     "build_rules",
     "build_ruleset",
     "proxy_prefix",
+    "remove_rules",
     "unsupported_reason",
 ]

@@ -61,6 +61,14 @@ def proxy_prefix(seed: str) -> str:
     return "P" + hashlib.sha256(seed.encode()).hexdigest()[:6].upper()
 
 
+async def remove_rules(prefix: str, iptables: Iptables | None = None) -> None:
+    """Remove a proxy's chains and jumps by its prefix, with no proxy running (what an
+    agent leaves when it stops, for whoever tears the node down)."""
+    iptables = iptables or Iptables()
+    saved = parse_save(await iptables.save())
+    await iptables.restore(cleanup_text(saved, prefix, ProxyConfig(prefix).comment))
+
+
 @dataclass(frozen=True)
 class SyncResult:
     generation: int  # informer events seen when the sync read the caches
@@ -142,8 +150,7 @@ class ServiceProxy:
 
     async def cleanup(self) -> None:
         """Remove exactly this proxy's chains and jumps (found by prefix and comment)."""
-        saved = parse_save(await self.iptables.save())
-        await self.iptables.restore(cleanup_text(saved, self.prefix, self.config.comment))
+        await remove_rules(self.prefix, self.iptables)
         self._applied, self._needs_full = None, True
 
     def request_sync(self, full: bool = False) -> None:

@@ -6,6 +6,7 @@ cluster leaves nothing behind when it stops."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -21,9 +22,7 @@ from pyk8s.kubelet.cni import NodeNetwork, bridge_name
 from pyk8s.kubelet.containerd import containerd_available, default_state_dir
 from pyk8s.kubelet.crinode import remove_cgroup_tree
 from pyk8s.kubelet.nodeaddrs import interface_name
-from pyk8s.proxy import proxy_prefix
-from pyk8s.proxy.rules import ProxyConfig
-from pyk8s.proxy.ruleset import cleanup_text, parse_save
+from pyk8s.proxy import proxy_prefix, remove_rules
 
 NODES = ["m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"]
 
@@ -151,10 +150,8 @@ def _pids_mentioning(text: str) -> list[int]:
 
 
 def remove_proxy_rules(prefix: str) -> None:
-    """Drop a service proxy's chains and jumps (an agent leaves them when it stops)."""
-    saved = parse_save(subprocess.run(["iptables-save"], capture_output=True, text=True).stdout)
-    text = cleanup_text(saved, prefix, ProxyConfig(prefix).comment)
-    subprocess.run(["iptables-restore", "-w", "--noflush"], input=text, text=True, check=False)
+    """An agent's service rules (it keeps them when it stops, as kube-proxy does)."""
+    asyncio.run(remove_rules(prefix))
 
 
 def force_cleanup(data_dir: Path, nodes: list[str]) -> None:

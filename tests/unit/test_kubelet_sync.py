@@ -25,7 +25,7 @@ def _syncer(**sim: object) -> tuple[ContainerSyncer, SimRuntime, FakeClock]:
 async def _advance(syncer: ContainerSyncer, rec: ContainerRecord, image: str, events: list):
     return await syncer.advance(
         POD,
-        Sandbox("sb", "10.42.0.2"),
+        Sandbox("sb", "198.18.0.2"),
         rec,
         {"name": rec.name, "image": image},
         lambda t, r, m: events.append((t, r, m)),

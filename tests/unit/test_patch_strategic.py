@@ -225,11 +225,11 @@ def test_retain_keys_on_list_elements_clears_the_other_volume_source():
 
 
 def test_kubectl_cordon_and_uncordon():
-    node = {"metadata": {"name": "w1"}, "spec": {"podCIDR": "10.0.1.0/24"}}
+    node = {"metadata": {"name": "w1"}, "spec": {"podCIDR": "198.18.1.0/24"}}
     cordoned = smp(node, {"spec": {"unschedulable": True}}, NODE)
-    assert cordoned["spec"] == {"podCIDR": "10.0.1.0/24", "unschedulable": True}
+    assert cordoned["spec"] == {"podCIDR": "198.18.1.0/24", "unschedulable": True}
     uncordoned = smp(cordoned, {"spec": {"unschedulable": None}}, NODE)
-    assert uncordoned["spec"] == {"podCIDR": "10.0.1.0/24"}
+    assert uncordoned["spec"] == {"podCIDR": "198.18.1.0/24"}
 
 
 def test_kubectl_label_and_annotate():

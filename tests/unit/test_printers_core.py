@@ -39,7 +39,7 @@ def make_node(ready: str | None = "True", labels=None, unschedulable=False) -> d
             "conditions": [{"type": "MemoryPressure", "status": "False"}],
             "addresses": [
                 {"type": "Hostname", "address": "m-k8s"},
-                {"type": "InternalIP", "address": "192.168.1.10"},
+                {"type": "InternalIP", "address": "198.18.1.10"},
             ],
             "nodeInfo": {
                 "kubeletVersion": "v1.32.4",
@@ -62,7 +62,7 @@ def test_node_cells_match_kubectl_get_nodes_wide() -> None:
         "control-plane",
         "4s",
         "v1.32.4",
-        "192.168.1.10",
+        "198.18.1.10",
         "<none>",
         "Ubuntu 22.04.4 LTS",
         "5.15.0-105-generic",
@@ -142,8 +142,8 @@ def test_service_cluster_ip() -> None:
     s = svc(
         {
             "type": "ClusterIP",
-            "clusterIP": "10.96.0.10",
-            "clusterIPs": ["10.96.0.10"],
+            "clusterIP": "198.19.0.10",
+            "clusterIPs": ["198.19.0.10"],
             "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
             "selector": {"k8s-app": "kube-dns"},
         }
@@ -151,7 +151,7 @@ def test_service_cluster_ip() -> None:
     assert cells("Service", s) == [
         "web",
         "ClusterIP",
-        "10.96.0.10",
+        "198.19.0.10",
         "<none>",
         "53/UDP,53/TCP",
         "2m",
@@ -163,13 +163,13 @@ def test_service_node_port_and_no_selector() -> None:
     s = svc(
         {
             "type": "NodePort",
-            "clusterIP": "10.96.12.3",
+            "clusterIP": "198.19.12.3",
             "ports": [{"port": 80, "nodePort": 30080, "protocol": "TCP"}],
         }
     )
     assert cells("Service", s)[1:] == [
         "NodePort",
-        "10.96.12.3",
+        "198.19.12.3",
         "<none>",
         "80:30080/TCP",
         "2m",
@@ -178,7 +178,7 @@ def test_service_node_port_and_no_selector() -> None:
 
 
 def test_service_load_balancer() -> None:
-    spec = {"type": "LoadBalancer", "clusterIPs": ["10.96.1.1"], "ports": [{"port": 443}]}
+    spec = {"type": "LoadBalancer", "clusterIPs": ["198.19.1.1"], "ports": [{"port": 443}]}
     assert cells("Service", svc(spec))[3:5] == ["<pending>", "443/TCP"]
     ingress = {"loadBalancer": {"ingress": [{"ip": "203.0.113.9"}, {"hostname": "lb.example"}]}}
     assert cells("Service", svc(spec, ingress))[3] == "203.0.113.9,lb.example"
@@ -191,7 +191,7 @@ def test_service_external_name_and_headless() -> None:
     assert cells("Service", ext)[1:5] == ["ExternalName", "<none>", "db.example.com", "<none>"]
     headless = svc({"type": "ClusterIP", "clusterIP": "None", "clusterIPs": ["None"]})
     assert cells("Service", headless)[2:4] == ["None", "<none>"]
-    with_ext = svc({"type": "ClusterIP", "clusterIPs": ["10.0.0.1"], "externalIPs": ["1.2.3.4"]})
+    with_ext = svc({"type": "ClusterIP", "clusterIPs": ["198.18.0.1"], "externalIPs": ["1.2.3.4"]})
     assert cells("Service", with_ext)[3] == "1.2.3.4"
 
 
@@ -200,14 +200,14 @@ def test_endpoints() -> None:
         "metadata": md("kube-dns", 86400 * 4 + 3600 * 21),
         "subsets": [
             {
-                "addresses": [{"ip": "10.1.0.20"}, {"ip": "10.1.0.21"}],
+                "addresses": [{"ip": "198.18.1.20"}, {"ip": "198.18.1.21"}],
                 "ports": [{"name": "dns", "port": 53}, {"name": "metrics", "port": 9153}],
             }
         ],
     }
     assert cells("Endpoints", ep) == [
         "kube-dns",
-        "10.1.0.20:53,10.1.0.21:53,10.1.0.20:9153 + 1 more...",
+        "198.18.1.20:53,198.18.1.21:53,198.18.1.20:9153 + 1 more...",
         "4d21h",
     ]
 
@@ -215,18 +215,18 @@ def test_endpoints() -> None:
 def test_endpoints_small_empty_headless_ipv6() -> None:
     two = {
         "metadata": md("a"),
-        "subsets": [{"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80}]}],
+        "subsets": [{"addresses": [{"ip": "198.18.0.1"}], "ports": [{"port": 80}]}],
     }
-    assert cells("Endpoints", two)[1] == "10.0.0.1:80"
+    assert cells("Endpoints", two)[1] == "198.18.0.1:80"
     assert cells("Endpoints", {"metadata": md("b")})[1] == "<none>"
-    headless = {"metadata": md("c"), "subsets": [{"addresses": [{"ip": "10.0.0.2"}]}]}
-    assert cells("Endpoints", headless)[1] == "10.0.0.2"
+    headless = {"metadata": md("c"), "subsets": [{"addresses": [{"ip": "198.18.0.2"}]}]}
+    assert cells("Endpoints", headless)[1] == "198.18.0.2"
     v6 = {
         "metadata": md("d"),
         "subsets": [{"addresses": [{"ip": "fd00::1"}], "ports": [{"port": 80}]}],
     }
     assert cells("Endpoints", v6)[1] == "[fd00::1]:80"
-    no_ready = {"metadata": md("e"), "subsets": [{"notReadyAddresses": [{"ip": "10.0.0.3"}]}]}
+    no_ready = {"metadata": md("e"), "subsets": [{"notReadyAddresses": [{"ip": "198.18.0.3"}]}]}
     assert cells("Endpoints", no_ready)[1] == ""
 
 

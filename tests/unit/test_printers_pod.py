@@ -222,8 +222,8 @@ def test_running_pod_cells_match_kubectl_get_pods_wide() -> None:
     pod = make_pod(
         [running()],
         conditions=READY_TRUE,
-        podIP="172.16.1.169",
-        podIPs=[{"ip": "172.16.1.169"}],
+        podIP="198.18.1.169",
+        podIPs=[{"ip": "198.18.1.169"}],
     )
     pod["spec"]["nodeName"] = "w1-k8s"
     assert cells(pod) == [
@@ -232,7 +232,7 @@ def test_running_pod_cells_match_kubectl_get_pods_wide() -> None:
         "Running",
         "0",
         "5m",
-        "172.16.1.169",
+        "198.18.1.169",
         "w1-k8s",
         "<none>",
         "<none>",
@@ -244,7 +244,7 @@ def test_wide_cells_are_none_placeholders_when_unset() -> None:
 
 
 def test_pod_ip_falls_back_to_pod_ip_field() -> None:
-    assert cells(make_pod([running()], podIP="10.0.0.7"))[5] == "10.0.0.7"
+    assert cells(make_pod([running()], podIP="198.18.0.7"))[5] == "198.18.0.7"
 
 
 def test_nominated_node_and_readiness_gates() -> None:

@@ -320,15 +320,15 @@ def test_endpoint_slice() -> None:
         "addressType": "IPv4",
         "ports": [{"name": "dns", "port": 53}, {"name": "metrics"}, {}, {"port": 9153}],
         "endpoints": [
-            {"addresses": ["10.1.0.20"]},
-            {"addresses": ["10.1.0.21"]},
+            {"addresses": ["198.18.0.20"]},
+            {"addresses": ["198.18.0.21"]},
         ],
     }
     assert row_cells("discovery.k8s.io", "EndpointSlice", es, NOW) == [
         "kube-dns-abcde",
         "IPv4",
         "53,metrics,* + 1 more...",
-        "10.1.0.20,10.1.0.21",
+        "198.18.0.20,198.18.0.21",
         "60s",
     ]
     empty = {"metadata": md("e", 60), "addressType": "IPv6"}

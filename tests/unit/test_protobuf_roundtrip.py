@@ -133,8 +133,8 @@ POD = {
         "conditions": [
             {"type": "Ready", "status": "True", "lastTransitionTime": "2024-01-02T03:04:06Z"}
         ],
-        "hostIP": "10.0.0.1",
-        "podIPs": [{"ip": "10.1.0.5"}],
+        "hostIP": "198.18.0.1",
+        "podIPs": [{"ip": "198.18.0.5"}],
         "startTime": "2024-01-02T03:04:05Z",
         "containerStatuses": [
             {
@@ -390,7 +390,7 @@ OBJECTS = [
             "addressType": "IPv4",
             "endpoints": [
                 {
-                    "addresses": ["10.1.0.5"],
+                    "addresses": ["198.18.0.5"],
                     "conditions": {"ready": True, "serving": True, "terminating": False},
                     "targetRef": {"kind": "Pod", "name": "web", "namespace": "default"},
                     "nodeName": "node-a",

@@ -153,12 +153,12 @@ def test_ports() -> None:
 
 
 def test_ip_and_cidr() -> None:
-    for ok in ["10.9.8.7", "2001:db8::ffff", "::1", "010.001.1.1"]:
+    for ok in ["198.18.8.7", "2001:db8::ffff", "::1", "010.001.1.1"]:
         assert is_valid_ip(ok) == [], ok
     for bad in ["10.9.8", "256.1.1.1", "fe80::1%eth0", "host", ""]:
         assert is_valid_ip(bad) == ["must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"]
-    assert is_valid_cidr("10.0.0.0/8") == [] and is_valid_cidr("fd00::/64") == []
-    assert is_valid_cidr("10.0.0.0/33") == [
+    assert is_valid_cidr("198.18.0.0/15") == [] and is_valid_cidr("fd00::/64") == []
+    assert is_valid_cidr("198.18.0.0/33") == [
         "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
     ]
 

@@ -48,6 +48,11 @@ GT, LT = "gt", "lt"
 _BINARY_OPERATORS = (IN, NOT_IN, EQUALS, DOUBLE_EQUALS, NOT_EQUALS, GT, LT)
 
 
+def _one_value(r: Requirement) -> bool:
+    """key=value, key==value or key in (value): matched with one dict lookup."""
+    return r.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(r.values) == 1
+
+
 class _RequirementError(ValueError):
     """An aggregate of field errors, rendered exactly as upstream's Aggregate.Error()."""
 
@@ -179,16 +184,8 @@ class Selector:
         # Selectors are matched against every object of a cache, over and over: the
         # one-value equality terms (all of matchLabels) become (key, value) pairs
         # tested with dict lookups, the rest go through Requirement.matches.
-        self._pairs = tuple(
-            (r.key, r.values[0])
-            for r in self._requirements
-            if r.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(r.values) == 1
-        )
-        self._others = tuple(
-            r
-            for r in self._requirements
-            if not (r.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(r.values) == 1)
-        )
+        self._pairs = tuple((r.key, r.values[0]) for r in self._requirements if _one_value(r))
+        self._others = tuple(r for r in self._requirements if not _one_value(r))
 
     def canonical(self) -> str:
         """The string form, computed once (a cache key: equal strings, same selection)."""
@@ -199,8 +196,7 @@ class Selector:
     def matches(self, labels: Mapping[str, str] | None) -> bool:
         if self._nothing:
             return False
-        if labels is None:
-            labels = {}
+        labels = labels or {}
         for key, value in self._pairs:
             if labels.get(key) != value:
                 return False

@@ -22,7 +22,6 @@ import ssl
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pyk8s.cli.gctune import tune_gc
 from pyk8s.cli.paths import default_data_dir
@@ -32,6 +31,7 @@ from pyk8s.cli.runtimes import (
     choose_runtime,
     registries_file,
     registry_config_dir,
+    start_service_proxy,
 )
 from pyk8s.client import Client
 from pyk8s.kubelet import NodeConfig, NodePool
@@ -215,7 +215,13 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
             )
         )
         pool.add(*await cri_node.start(client))
-        proxy = await start_proxy(args, client, data_dir)
+        proxy = await start_service_proxy(
+            "pyk8s agent",
+            client,
+            f"{data_dir}/{args.node_name}",
+            {args.node_name: args.node_ip},
+            args.cluster_cidr,
+        )
     else:
         config = NodeConfig(args.node_name, internal_ip=args.node_ip)
         pool.add(config, SimRuntime(sim_config(args)))
@@ -235,21 +241,3 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
         if cri_node is not None:
             await cri_node.stop()  # containers keep running: a restarted agent adopts them
         await client.close()
-
-
-async def start_proxy(args: argparse.Namespace, client: Client, data_dir: Path) -> Any:
-    """The node's service proxy (kube-proxy's job), None where it cannot run."""
-    from pyk8s.proxy import ServiceProxy, proxy_prefix, unsupported_reason
-
-    reason = unsupported_reason()
-    if reason:
-        print(f"pyk8s agent: no service proxy ({reason})", flush=True)
-        return None
-    proxy = ServiceProxy(
-        client,
-        prefix=proxy_prefix(f"{data_dir}/{args.node_name}"),
-        node_ips={args.node_name: args.node_ip},
-        cluster_cidr=args.cluster_cidr,
-    )
-    await proxy.start()
-    return proxy

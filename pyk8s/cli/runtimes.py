@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
+from typing import Any
 
 from pyk8s.kubelet import registries
 from pyk8s.kubelet.containerd import containerd_available
@@ -95,3 +96,21 @@ def registry_config_dir(args: argparse.Namespace, data_dir: Path) -> Path | None
     if reg is not None:
         registries.write_hosts_dir(reg, config_dir)
     return config_dir
+
+
+async def start_service_proxy(
+    who: str, client: Any, seed: str, node_ips: dict[str, str], cluster_cidr: str
+) -> Any:
+    """The service proxy (kube-proxy's job) for the nodes of this process, None where
+    it cannot run (said on stdout). `seed` names it stably across restarts."""
+    from pyk8s.proxy import ServiceProxy, proxy_prefix, unsupported_reason
+
+    reason = unsupported_reason()
+    if reason:
+        print(f"{who}: no service proxy ({reason}); Services get no traffic", flush=True)
+        return None
+    proxy = ServiceProxy(
+        client, prefix=proxy_prefix(seed), node_ips=node_ips, cluster_cidr=cluster_cidr
+    )
+    await proxy.start()
+    return proxy

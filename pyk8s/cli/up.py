@@ -33,6 +33,7 @@ from pyk8s.cli.runtimes import (
     choose_runtime,
     registries_file,
     registry_config_dir,
+    start_service_proxy,
 )
 from pyk8s.client import Client
 from pyk8s.controlplane import ControlPlane, ControlPlaneConfig
@@ -222,31 +223,18 @@ async def start_cluster(args: argparse.Namespace) -> LocalCluster:
             else:
                 cluster.pool.add(cfg, SimRuntime(sim_config(args)))
         await cluster.pool.start()
-        if addresses is not None:
-            await start_proxy(args, cluster, configs)
+        if addresses is not None:  # one proxy: every node lives in the host's netns
+            cluster.proxy = await start_service_proxy(
+                "pyk8s up",
+                cluster.plane.new_client("kube-proxy"),
+                str(cluster.plane.config.data_dir),
+                {cfg.name: cfg.internal_ip for cfg in configs},
+                args.cluster_cidr,
+            )
     except BaseException:
         await stop_cluster(cluster)
         raise
     return cluster
-
-
-async def start_proxy(
-    args: argparse.Namespace, cluster: LocalCluster, configs: list[NodeConfig]
-) -> None:
-    """One service proxy for every node: they share the host's network namespace."""
-    from pyk8s.proxy import ServiceProxy, proxy_prefix, unsupported_reason
-
-    reason = unsupported_reason()
-    if reason:
-        print(f"pyk8s up: no service proxy ({reason}); Services get no traffic")
-        return
-    cluster.proxy = ServiceProxy(
-        cluster.plane.new_client("kube-proxy"),
-        prefix=proxy_prefix(str(cluster.plane.config.data_dir)),
-        node_ips={cfg.name: cfg.internal_ip for cfg in configs},
-        cluster_cidr=args.cluster_cidr,
-    )
-    await cluster.proxy.start()
 
 
 async def start_cri_node(

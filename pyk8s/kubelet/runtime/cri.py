@@ -133,39 +133,28 @@ class CriRuntime(CriBackend, Runtime):
     # -- sandboxes --------------------------------------------------------------
 
     async def run_sandbox(self, pod: Obj, pod_cidr: str) -> Sandbox:
-        meta = pod["metadata"]
         host_network = bool((pod.get("spec") or {}).get("hostNetwork"))
         if not host_network:
             await self._ensure_network(pod_cidr)
-        pod_dir = self.node_dir / "pods" / meta["uid"]
-        log_dir = self.node_dir / "logs" / crispec.log_directory_name(pod)
-        pod_dir.mkdir(parents=True, exist_ok=True)
-        log_dir.mkdir(parents=True, exist_ok=True)
-        attempt = await self._next_sandbox_attempt(meta["uid"])
-        config = crispec.sandbox_config(
+        attempt = await self._next_sandbox_attempt(pod["metadata"]["uid"])
+        info = SandboxInfo.of_pod("", pod, "", {}, self.node_dir)
+        info.pod_dir.mkdir(parents=True, exist_ok=True)
+        info.log_dir.mkdir(parents=True, exist_ok=True)
+        info.config = crispec.sandbox_config(
             pod,
             attempt=attempt,
-            log_directory=str(log_dir),
+            log_directory=str(info.log_dir),
             cgroup_root=self.cgroup_root,
             dns=self._dns_config(pod),
         )
         try:
-            sandbox_id = await self.cri.run_pod_sandbox(config)
-            status = (await self.cri.pod_sandbox_status(sandbox_id)).get("status") or {}
+            info.id = await self.cri.run_pod_sandbox(info.config)
+            status = (await self.cri.pod_sandbox_status(info.id)).get("status") or {}
         except CriError as err:
-            raise ContainerCreateError(f"Failed to create pod sandbox: {str(err)}") from err
-        ip = "" if host_network else ((status.get("network") or {}).get("ip") or "")
-        self.sandboxes[sandbox_id] = SandboxInfo(
-            sandbox_id,
-            meta["uid"],
-            meta.get("namespace", ""),
-            meta["name"],
-            ip,
-            config,
-            pod_dir,
-            log_dir,
-        )
-        return Sandbox(sandbox_id, ip)
+            raise ContainerCreateError(f"Failed to create pod sandbox: {err}") from err
+        info.ip = "" if host_network else ((status.get("network") or {}).get("ip") or "")
+        self.sandboxes[info.id] = info
+        return Sandbox(info.id, info.ip)
 
     def _dns_config(self, pod: Obj) -> Obj | None:
         """The pod's resolv.conf per dnsPolicy (ClusterFirst: the cluster DNS), as the

@@ -48,22 +48,13 @@ class CriBackend:
             return None
         sandbox, containers = found
         meta = pod["metadata"]
-        pod_dir = self.node_dir / "pods" / meta["uid"]
-        log_dir = self.node_dir / "logs" / crispec.log_directory_name(pod)
-        config = crispec.sandbox_config(
-            pod, attempt=0, log_directory=str(log_dir), cgroup_root=self.cgroup_root
-        )
         ip = ((pod.get("status") or {}).get("podIP")) or ""
-        self.sandboxes[sandbox["id"]] = SandboxInfo(
-            sandbox["id"],
-            meta["uid"],
-            meta.get("namespace", ""),
-            meta["name"],
-            ip,
-            config,
-            pod_dir,
-            log_dir,
+        info = SandboxInfo.of_pod(sandbox["id"], pod, ip, {}, self.node_dir)
+        info.config = crispec.sandbox_config(
+            pod, attempt=0, log_directory=str(info.log_dir), cgroup_root=self.cgroup_root
         )
+        self.sandboxes[sandbox["id"]] = info
+        log_dir = info.log_dir
         adopted = []
         specs = {c["name"]: c for c in (pod.get("spec") or {}).get("containers") or []}
         for c in containers:

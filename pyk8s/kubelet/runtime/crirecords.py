@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyk8s.kubelet.runtime.crispec import log_directory_name
+
 Obj = dict[str, Any]
 
 PREFIX = "containerd://"
@@ -28,6 +30,22 @@ class SandboxInfo:
     pod_dir: Path
     log_dir: Path
     volume_paths: dict[str, Path] | None = None
+
+    @classmethod
+    def of_pod(cls, sandbox_id: str, pod: Obj, ip: str, config: Obj, node_dir: Path) -> SandboxInfo:
+        """A pod's sandbox with its host directories: volumes and files under
+        pods/<uid>, CRI logs under logs/<namespace>_<name>_<uid> (as /var/log/pods)."""
+        meta = pod["metadata"]
+        return cls(
+            sandbox_id,
+            meta["uid"],
+            meta.get("namespace", ""),
+            meta["name"],
+            ip,
+            config,
+            node_dir / "pods" / meta["uid"],
+            node_dir / "logs" / log_directory_name(pod),
+        )
 
 
 @dataclass

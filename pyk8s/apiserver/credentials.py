@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import ipaddress
 import os
 import secrets
 import socket
@@ -19,9 +18,10 @@ from pathlib import Path
 
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from pyk8s.machinery import certs
 
 TEN_YEARS = dt.timedelta(days=3650)
 
@@ -68,111 +68,44 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _new_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
+def _make_ca() -> tuple[certs.Key, x509.Certificate]:
+    key = certs.new_key()
+    stamp = int(dt.datetime.now(dt.UTC).timestamp())
+    return key, certs.issue(certs.name(f"pyk8s-server-ca@{stamp}"), key, certs.CA, TEN_YEARS)
 
 
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-
-
-def _make_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = _new_key()
-    now = dt.datetime.now(dt.UTC)
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, f"pyk8s-server-ca@{int(now.timestamp())}")]
-    )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + TEN_YEARS)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _san_entries(extra_hosts: list[str]) -> list[x509.GeneralName]:
-    names = [
-        "localhost",
-        "kubernetes",
-        "kubernetes.default",
-        "kubernetes.default.svc",
-        "kubernetes.default.svc.cluster.local",
-        socket.gethostname(),
-    ]
-    ips = ["127.0.0.1", "::1"]
-    for host in extra_hosts:
-        try:
-            ipaddress.ip_address(host)
-            ips.append(host)
-        except ValueError:
-            names.append(host)
-    out: list[x509.GeneralName] = [x509.DNSName(n) for n in dict.fromkeys(names) if n]
-    out += [x509.IPAddress(ipaddress.ip_address(i)) for i in dict.fromkeys(ips)]
-    return out
+# The names in-cluster clients use for the API server (kubeadm's serving SANs).
+SERVING_NAMES = [
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+]
 
 
 def _make_serving(
-    ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, extra_hosts: list[str]
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = _new_key()
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + TEN_YEARS)
-        .add_extension(x509.SubjectAlternativeName(_san_entries(extra_hosts)), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
+    ca_key: certs.Key, ca_cert: x509.Certificate, extra_hosts: list[str]
+) -> tuple[certs.Key, x509.Certificate]:
+    key = certs.new_key()
+    hosts = [*SERVING_NAMES, socket.gethostname(), "127.0.0.1", "::1", *extra_hosts]
+    cert = certs.issue(
+        certs.name("kube-apiserver"),
+        key,
+        certs.SERVER,
+        TEN_YEARS,
+        issuer=(ca_key, ca_cert.subject),
+        hosts=hosts,
     )
     return key, cert
 
 
-# kubeadm's names for the certificate kube-apiserver presents to kubelets
-# (apiserver-kubelet-client): kubelets authorize the API server by this CN.
-KUBELET_CLIENT_CN = "kube-apiserver-kubelet-client"
-KUBELET_CLIENT_ORG = "kubeadm:cluster-admins"
-
-
 def _make_client(
-    ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, cn: str, org: str
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = _new_key()
-    now = dt.datetime.now(dt.UTC)
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + TEN_YEARS)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
+    ca_key: certs.Key, ca_cert: x509.Certificate, cn: str, org: str
+) -> tuple[certs.Key, x509.Certificate]:
+    key = certs.new_key()
+    cert = certs.issue(
+        certs.name(cn, org), key, certs.CLIENT, TEN_YEARS, issuer=(ca_key, ca_cert.subject)
     )
     return key, cert
 
@@ -190,8 +123,8 @@ def ensure_credentials(data_dir: Path, extra_hosts: list[str] | None = None) -> 
     creds_ca_key = tls / "ca.key"
     if not creds_ca_key.exists() or not (tls / "ca.crt").exists():
         ca_key, ca_cert = _make_ca()
-        _write_private(tls / "ca.key", _pem_key(ca_key))
-        _write_private(tls / "ca.crt", ca_cert.public_bytes(serialization.Encoding.PEM))
+        _write_private(tls / "ca.key", certs.pem_key(ca_key))
+        _write_private(tls / "ca.crt", certs.pem_cert(ca_cert))
     token_file = tls / "admin.token"
     if not token_file.exists():
         _write_private(token_file, secrets.token_hex(24).encode())
@@ -199,15 +132,15 @@ def ensure_credentials(data_dir: Path, extra_hosts: list[str] | None = None) -> 
     if not creds.cert_file.exists() or not creds.key_file.exists():
         ca_key, ca_cert = _load_ca(creds)
         key, cert = _make_serving(ca_key, ca_cert, extra_hosts or [])
-        _write_private(creds.key_file, _pem_key(key))
-        _write_private(creds.cert_file, cert.public_bytes(serialization.Encoding.PEM))
+        _write_private(creds.key_file, certs.pem_key(key))
+        _write_private(creds.cert_file, certs.pem_cert(cert))
     if not creds.kubelet_client_cert_file.exists() or not creds.kubelet_client_key_file.exists():
         ca_key, ca_cert = _load_ca(creds)
-        key, cert = _make_client(ca_key, ca_cert, KUBELET_CLIENT_CN, KUBELET_CLIENT_ORG)
-        _write_private(creds.kubelet_client_key_file, _pem_key(key))
-        _write_private(
-            creds.kubelet_client_cert_file, cert.public_bytes(serialization.Encoding.PEM)
+        key, cert = _make_client(
+            ca_key, ca_cert, certs.APISERVER_KUBELET_CLIENT_CN, certs.APISERVER_KUBELET_CLIENT_ORG
         )
+        _write_private(creds.kubelet_client_key_file, certs.pem_key(key))
+        _write_private(creds.kubelet_client_cert_file, certs.pem_cert(cert))
     return creds
 
 

@@ -15,6 +15,7 @@ from streaming_helpers import Node, fake_node, make_pod, namespace, node_status,
 
 from pyk8s.apiserver import credentials
 from pyk8s.apiserver.credentials import ensure_credentials
+from pyk8s.machinery import certs
 
 pytestmark = pytest.mark.kubectl
 
@@ -115,7 +116,7 @@ def test_kubelet_requires_the_api_servers_client_certificate(
     key, cert = credentials._make_client(ca_key, ca_cert, "system:node:intruder", "system:nodes")
     other = (str(tmp_path / "other.crt"), str(tmp_path / "other.key"))
     Path(other[0]).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    Path(other[1]).write_bytes(credentials._pem_key(key))
+    Path(other[1]).write_bytes(certs.pem_key(key))
     path = "/containerLogs/x/y/z"
     assert api_server.call(get("/healthz", None)) == 200
     assert api_server.call(get(path, None)) == 401

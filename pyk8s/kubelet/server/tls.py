@@ -11,53 +11,23 @@ API server's (CN kube-apiserver-kubelet-client, kubeadm's name) is let through h
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import socket
 import ssl
 import tempfile
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pyk8s.machinery import certs
 
-API_SERVER_CN = "kube-apiserver-kubelet-client"
+API_SERVER_CN = certs.APISERVER_KUBELET_CLIENT_CN
 ONE_YEAR = dt.timedelta(days=365)
 
 
 def self_signed(hosts: list[str]) -> tuple[bytes, bytes]:
     """(certificate PEM, key PEM) for the given host names and addresses."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, f"{hosts[0]}@{int(now.timestamp())}")]
-    )
-    sans: list[x509.GeneralName] = []
-    for host in dict.fromkeys(hosts):
-        try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            sans.append(x509.DNSName(host))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + ONE_YEAR)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+    key = certs.new_key()
+    stamp = int(dt.datetime.now(dt.UTC).timestamp())
+    cert = certs.issue(certs.name(f"{hosts[0]}@{stamp}"), key, certs.SERVER, ONE_YEAR, hosts=hosts)
+    return certs.pem_cert(cert), certs.pem_key(key)
 
 
 def default_hosts(host: str) -> list[str]:

@@ -35,6 +35,7 @@ from pyk8s.cli.runtimes import (
 )
 from pyk8s.client import Client
 from pyk8s.kubelet import NodeConfig, NodePool
+from pyk8s.kubelet.containerd import containerd_available
 from pyk8s.kubelet.nodestatus import KUBELET_PORT
 from pyk8s.kubelet.registries import RegistriesError
 from pyk8s.kubelet.runtime.sim import SimConfig, SimRuntime
@@ -139,9 +140,15 @@ def sim_config(args: argparse.Namespace) -> SimConfig:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("agent", help="run a node agent that joins a server (foreground)")
-    p.add_argument("--server", required=True, help="the API server's URL (https://HOST:PORT)")
+    p.add_argument("--server", default="", help="the API server's URL (https://HOST:PORT)")
     p.add_argument(
-        "--token", required=True, help="join token: K10<ca-sha256>::server:<secret>, or the secret"
+        "--token", default="", help="join token: K10<ca-sha256>::server:<secret>, or the secret"
+    )
+    p.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="remove what the node left running (containers, network, service rules) and "
+        "exit, as kube-proxy --cleanup and k3s-killall.sh do",
     )
     p.add_argument("--ca-file", type=Path, default=None, help="the server's CA certificate")
     p.add_argument("--node-name", required=True, help="this node's name")
@@ -174,6 +181,11 @@ def cmd_agent(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.cleanup:
+        return asyncio.run(cleanup_node(args))
+    if not args.server or not args.token:
+        print("pyk8s agent: --server and --token are required (or --cleanup)")
+        return 1
     try:
         token = parse_join_token(args.token)
         ca = trusted_ca(args.server, token, args.ca_file)
@@ -241,3 +253,23 @@ async def run_agent(args: argparse.Namespace, secret: str, ca_pem: bytes) -> Non
         if cri_node is not None:
             await cri_node.stop()  # containers keep running: a restarted agent adopts them
         await client.close()
+
+
+async def cleanup_node(args: argparse.Namespace) -> int:
+    """`pyk8s agent --cleanup`: the node's containers, network, cgroups and service
+    rules removed; its data dir (images, state files) kept."""
+    from pyk8s.kubelet.crinode import CriNode, CriNodeOptions
+    from pyk8s.proxy import proxy_prefix, remove_rules, unsupported_reason
+
+    data_dir = args.data_dir or default_data_dir()
+    if args.runtime != "sim" and (
+        args.container_runtime_endpoint or containerd_available() is None
+    ):
+        node = CriNode(
+            CriNodeOptions(data_dir, args.node_name, b"", endpoint=args.container_runtime_endpoint)
+        )
+        await node.cleanup()
+    if not unsupported_reason():
+        await remove_rules(proxy_prefix(f"{data_dir}/{args.node_name}"))
+    print(f"pyk8s agent: node {args.node_name} cleaned up")
+    return 0

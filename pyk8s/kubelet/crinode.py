@@ -30,7 +30,7 @@ from pyk8s.images.cluster import airgap_archives, write_node_socket_file
 from pyk8s.images.pause import PAUSE_IMAGE, ensure_pause_archive
 from pyk8s.kubelet.cni import NodeNetwork, enable_forwarding
 from pyk8s.kubelet.containerd import Containerd
-from pyk8s.kubelet.cri.client import CriClient
+from pyk8s.kubelet.cri.client import CriClient, CriError
 from pyk8s.kubelet.nodestatus import NodeConfig
 from pyk8s.kubelet.registries import Registries
 from pyk8s.kubelet.runtime.cri import CriRuntime
@@ -117,7 +117,25 @@ class CriNode:
         self._orphans = asyncio.create_task(self._remove_orphans_later())
         return self.node_config(port), self.runtime
 
-    async def _start_containerd(self) -> str:
+    async def cleanup(self) -> None:
+        """Remove what this node left running (an agent keeps its pods across its own
+        restarts): every sandbox through the node's containerd, then the containerd,
+        the bridge and masquerade rule and the cgroups (as k3s-killall.sh does)."""
+        endpoint = self.options.endpoint or await self._start_containerd(import_images=False)
+        cri = await CriClient.connect(endpoint)
+        try:
+            for sandbox in await cri.list_pod_sandbox():
+                for call in (cri.stop_pod_sandbox, cri.remove_pod_sandbox):
+                    try:
+                        await call(sandbox["id"])
+                    except CriError as err:
+                        if not err.not_found:
+                            raise
+        finally:
+            await cri.close()
+        await self.stop(remove_pods=True)
+
+    async def _start_containerd(self, import_images: bool = True) -> str:
         opts = self.options
         self.containerd = Containerd(
             self.node_dir / "containerd",
@@ -130,7 +148,8 @@ class CriNode:
         self.containerd.write_config()
         await self.containerd.start()
         write_node_socket_file(opts.data_dir, opts.node_name, str(self.containerd.socket))
-        await self._import_images()
+        if import_images:
+            await self._import_images()
         return self.containerd.endpoint
 
     async def _import_images(self) -> None:

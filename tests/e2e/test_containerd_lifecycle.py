@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import urllib.request
@@ -331,3 +332,49 @@ def test_attach_reads_the_containers_output(kubectl: Kubectl) -> None:
                 stream.close()
     assert all(re.fullmatch(r"tick \d+\n", line) for line in lines), lines
     kubectl("delete", "pod", "ticker", "--grace-period=0", "--force")
+
+
+def test_node_reports_the_real_machine(kubectl: Kubectl) -> None:
+    node = json.loads(kubectl("get", "node", "w1-k8s", "-o", "json"))
+    info, capacity = node["status"]["nodeInfo"], node["status"]["capacity"]
+    assert info["containerRuntimeVersion"].startswith("containerd://")
+    assert info["kubeletVersion"].startswith("v1.32.")
+    assert info["kernelVersion"] == os.uname().release
+    assert capacity["cpu"] == str(os.cpu_count())
+    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    assert capacity["memory"] == f"{mem_kib}Ki"
+    conditions = {c["type"]: c["status"] for c in node["status"]["conditions"]}
+    assert conditions == {
+        "MemoryPressure": "False", "DiskPressure": "False", "PIDPressure": "False", "Ready": "True",
+    }  # fmt: skip
+    addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
+    assert addresses["InternalIP"] == "198.18.240.18"  # w1's address in --node-ip-range
+
+
+def test_host_port_answers_on_the_node_address(kubectl: Kubectl) -> None:
+    apply(
+        kubectl,
+        """\
+apiVersion: v1
+kind: Pod
+metadata: {name: hostported}
+spec:
+  nodeName: w1-k8s
+  containers:
+  - name: web
+    image: nginx:1.16.0
+    ports: [{containerPort: 80, hostPort: 18080}]
+""",
+    )
+    wait_for(lambda: status(kubectl, "hostported").get("phase") == "Running", 60, what="Running")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def answers() -> bool:
+        try:
+            with opener.open("http://198.18.240.18:18080/", timeout=3) as resp:
+                return resp.headers["X-Image-Version"] == "1.16.0"
+        except OSError:
+            return False
+
+    wait_for(answers, 20, what="the hostPort answers")
+    kubectl("delete", "pod", "hostported", "--grace-period=0", "--force")

@@ -55,6 +55,7 @@ from pyk8s.kubelet.serviceenv import service_env
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.5
+RELIST_TIMEOUT = 10.0
 NETWORK_READY_TIMEOUT = 10.0
 
 
@@ -408,9 +409,12 @@ class CriRuntime(CriBackend, Runtime):
             if not any(not f.done() for f in self._waiters.values()):
                 continue
             try:
-                await self._relist()
-            except CriError as err:
-                log.warning("%s: listing containers failed: %s", self.node_name, err)
+                # Bounded: one stuck call must not stop exits from being noticed.
+                await asyncio.wait_for(self._relist(), RELIST_TIMEOUT)
+            except (CriError, TimeoutError) as err:
+                log.warning("%s: relisting containers failed: %s", self.node_name, err)
+            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+                log.exception("%s: relisting containers failed", self.node_name)
 
     async def _relist(self) -> None:
         running = {
@@ -424,9 +428,15 @@ class CriRuntime(CriBackend, Runtime):
             except CriError as err:
                 if not err.not_found:
                     raise
-                fut.set_result(ContainerExit(137, "Error", "", ""))
+                # Gone without an exit seen (removed with its sandbox): it ran no more.
+                if cid in self.containers:
+                    self.containers[cid].exited = True
+                if not fut.done():
+                    fut.set_result(ContainerExit(137, "Error", "", ""))
+                self._waiters.pop(cid, None)
                 continue
-            if int(status.get("state") or 0) == CONTAINER_EXITED:
+            # stop_container may have settled it while the status was on its way.
+            if int(status.get("state") or 0) == CONTAINER_EXITED and not fut.done():
                 fut.set_result(self._exit_of(cid, status))
                 self._waiters.pop(cid, None)
 

@@ -216,11 +216,15 @@ async def start_cluster(args: argparse.Namespace) -> LocalCluster:
     client = plane.new_client("kubelet")
     cluster = LocalCluster(plane, NodePool(client), client, addresses=addresses)
     try:
-        for cfg in configs:
-            if getattr(args, "runtime", "sim") == "containerd":
-                cfg, runtime = await start_cri_node(args, cluster, cfg)
+        if addresses is not None:
+            # Each node starts its own containerd and imports its images: all at once.
+            started = await asyncio.gather(
+                *(start_cri_node(args, cluster, cfg) for cfg in configs)
+            )
+            for cfg, runtime in started:
                 cluster.pool.add(cfg, runtime)
-            else:
+        else:
+            for cfg in configs:
                 cluster.pool.add(cfg, SimRuntime(sim_config(args)))
         await cluster.pool.start()
         if addresses is not None:  # one proxy: every node lives in the host's netns

@@ -13,6 +13,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+import threading
 from importlib import resources
 from pathlib import Path
 
@@ -78,6 +79,9 @@ def pause_image(binary: Path) -> Image:
     return Image([layer], config)
 
 
+_BUILDING = threading.Lock()
+
+
 def ensure_pause_archive(cache_dir: Path) -> Path:
     """The OCI archive of PAUSE_IMAGE, building and caching it on first use.
 
@@ -85,10 +89,11 @@ def ensure_pause_archive(cache_dir: Path) -> Path:
     """
     source = pause_source()
     archive = cache_dir / f"pause-{cache_key(source)}.tar"
-    if archive.is_file():
-        return archive
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="pyk8s-pause-") as tmp:
-        binary = compile_pause(source, Path(tmp) / "pause")
-        write_archive(archive, {PAUSE_IMAGE: pause_image(binary)})
+    with _BUILDING:  # the nodes of one `pyk8s up` ask at the same time: build once
+        if archive.is_file():
+            return archive
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="pyk8s-pause-") as tmp:
+            binary = compile_pause(source, Path(tmp) / "pause")
+            write_archive(archive, {PAUSE_IMAGE: pause_image(binary)})
     return archive

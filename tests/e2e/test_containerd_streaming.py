@@ -85,7 +85,9 @@ async def _drain(stream) -> bytes:
 
 async def test_container_log_with_partial_records(box) -> None:
     _cri, _cid, log = box
+    # stdout and stderr are copied by separate readers: wait for both to be written.
     assert await _log_line(log, re.compile(r"^\S+ stderr F bye$"), timeout=10)
+    assert await _log_line(log, re.compile(r"^\S+ stdout F x+$"), timeout=10)
     raw = log.read_text().splitlines()
     assert any(" stdout P " in line for line in raw)  # containerd split the long line
     out = b"".join([c async for c in crilog.read_log(log, crilog.LogOptions(stream="Stdout"))])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pyk8s.apiserver.registry import Context
-from pyk8s.machinery import errors, labels, meta
+from pyk8s.machinery import errors, labelselector, meta
 
 if TYPE_CHECKING:
     from pyk8s.apiserver.server import APIServer
@@ -57,7 +57,7 @@ class Evictions:
             sel = (entry.obj.get("spec") or {}).get("selector")
             if sel is None:
                 continue
-            selector = labels.selector_from_label_selector(sel)
+            selector = labelselector.selector_from_label_selector(sel)
             if not selector.empty() and selector.matches(pod_labels):
                 out.append(entry.obj)
         return out

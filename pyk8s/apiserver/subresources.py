@@ -10,7 +10,7 @@ from aiohttp import web
 from pyk8s.apiserver import conversion, handlers, response
 from pyk8s.apiserver import request as rq
 from pyk8s.apiserver.registry import Context
-from pyk8s.machinery import errors, labels, meta
+from pyk8s.machinery import errors, labelselector, meta
 
 if TYPE_CHECKING:
     from pyk8s.apiserver.server import APIServer
@@ -68,7 +68,7 @@ def _selector_string(obj: Obj) -> str:
         return ""
     if obj.get("kind") == "ReplicationController":
         return ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
-    return str(labels.selector_from_label_selector(sel))
+    return str(labelselector.selector_from_label_selector(sel))
 
 
 def _dotted(obj: Obj, path: str) -> Any:

@@ -24,7 +24,7 @@ from pyk8s.controllers.base import Controller
 from pyk8s.controllers.expectations import Expectations
 from pyk8s.controllers.ownerrefs import controller_ref, metadata_patch, owner_refs
 from pyk8s.controllers.podutil import is_pod_available, is_pod_ready, seconds_until_available
-from pyk8s.machinery import labels, meta
+from pyk8s.machinery import labels, labelselector, meta
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def _owner_index(obj: Obj) -> list[str]:
 
 
 def _selector(ds: Obj) -> labels.Selector:
-    return labels.selector_from_label_selector((ds.get("spec") or {}).get("selector"))
+    return labelselector.selector_from_label_selector((ds.get("spec") or {}).get("selector"))
 
 
 def _node_fingerprint(node: Obj) -> tuple:

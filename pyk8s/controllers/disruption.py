@@ -18,7 +18,7 @@ from pyk8s.client import is_conflict, is_not_found
 from pyk8s.controllers.base import Controller
 from pyk8s.controllers.ownerrefs import scaled_value
 from pyk8s.controllers.podutil import is_pod_ready
-from pyk8s.machinery import labels, meta
+from pyk8s.machinery import labelselector, meta
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def budget_selects(pdb: Obj, pod: Obj) -> bool:
     sel = (pdb.get("spec") or {}).get("selector")
     if sel is None or meta.namespace_of(pdb) != meta.namespace_of(pod):
         return False
-    return labels.selector_from_label_selector(sel).matches(meta.labels_of(pod))
+    return labelselector.selector_from_label_selector(sel).matches(meta.labels_of(pod))
 
 
 def current_disrupted(

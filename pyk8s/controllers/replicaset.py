@@ -43,7 +43,8 @@ from pyk8s.controllers.podutil import (
 )
 from pyk8s.machinery import meta
 from pyk8s.machinery.errors import StatusError
-from pyk8s.machinery.labels import Selector, selector_from_label_selector
+from pyk8s.machinery.labels import Selector
+from pyk8s.machinery.labelselector import selector_from_label_selector
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)

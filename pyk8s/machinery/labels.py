@@ -5,22 +5,20 @@ Two entry points build a `Selector`:
 - `parse_selector("app=web,tier in (a,b),!canary")` for the `labelSelector` query
   parameter and `kubectl -l`; a bad string raises StatusError 400 with the message
   kube-apiserver sends (`unable to parse requirement: ...`, `found 'x', expected: ...`).
-- `selector_from_label_selector({"matchLabels": ..., "matchExpressions": ...})` for
-  the selector fields inside objects (None matches nothing, {} matches everything).
+- `labelselector.selector_from_label_selector({"matchLabels": ..., ...})` for the
+  selector fields inside objects (None matches nothing, {} matches everything).
 
-`validate_labels`, `validate_annotations` and `validate_label_selector` (API-field
-validation returning Causes) live in validation.py and are re-exported here.
+`validate_labels` and `validate_annotations` (API-field validation returning Causes)
+live in validation.py and are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from pyk8s.machinery.errors import Cause, bad_request, field_forbidden, field_invalid
+from pyk8s.machinery.errors import bad_request
 from pyk8s.machinery.validation import (
-    field_required_detail,
     is_qualified_name,
     is_valid_label_value,
     validate_annotations,
@@ -33,10 +31,8 @@ __all__ = [
     "everything",
     "nothing",
     "parse_selector",
-    "selector_from_label_selector",
     "selector_from_set",
     "validate_annotations",
-    "validate_label_selector",
     "validate_labels",
 ]
 
@@ -436,68 +432,3 @@ class _Parser:
         if kind != _ID:
             raise _SyntaxError(f"found '{lit}', expected: identifier")
         return [lit]
-
-
-# --------------------------------------------------------------- metav1.LabelSelector
-
-_EXPRESSION_OPERATORS = dict(In=IN, NotIn=NOT_IN, Exists=EXISTS, DoesNotExist=DOES_NOT_EXIST)
-
-
-def selector_from_label_selector(ls: Mapping[str, Any] | None) -> Selector:
-    """metav1.LabelSelectorAsSelector: None -> nothing, {} -> everything.
-
-    Raises StatusError 400 with upstream's conversion message for a bad selector; API
-    validation should report `validate_label_selector` causes before this is reached.
-    """
-    if ls is None:
-        return _NOTHING
-    match_labels = ls.get("matchLabels") or {}
-    expressions = ls.get("matchExpressions") or []
-    if not match_labels and not expressions:
-        return _EVERYTHING
-    try:
-        reqs = [Requirement.new(k, EQUALS, (v,)) for k, v in match_labels.items()]
-        for expr in expressions:
-            raw = expr.get("operator", "")
-            if raw not in _EXPRESSION_OPERATORS:
-                raise bad_request(f'"{raw}" is not a valid label selector operator')
-            reqs.append(
-                Requirement.new(
-                    expr.get("key", ""), _EXPRESSION_OPERATORS[raw], expr.get("values") or ()
-                )
-            )
-    except _RequirementError as err:
-        raise bad_request(str(err)) from None
-    return Selector(reqs)
-
-
-# ------------------------------------------------------------------ label selectors
-
-
-def validate_label_selector(ls: Mapping[str, Any] | None, field_path: str) -> list[Cause]:
-    """metav1 validation of a LabelSelector field (e.g. `spec.selector`)."""
-    if ls is None:
-        return []
-    causes = validate_labels(ls.get("matchLabels"), f"{field_path}.matchLabels")
-    for i, expr in enumerate(ls.get("matchExpressions") or []):
-        causes += _validate_expression(expr, f"{field_path}.matchExpressions[{i}]")
-    return causes
-
-
-def _validate_expression(expr: Mapping[str, Any], path: str) -> list[Cause]:
-    causes: list[Cause] = []
-    operator = expr.get("operator", "")
-    values = expr.get("values") or []
-    if operator in ("In", "NotIn"):
-        if not values:
-            detail = "must be specified when `operator` is 'In' or 'NotIn'"
-            causes.append(field_required_detail(f"{path}.values", detail))
-    elif operator in ("Exists", "DoesNotExist"):
-        if values:
-            detail = "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
-            causes.append(field_forbidden(f"{path}.values", detail))
-    else:
-        causes.append(field_invalid(f"{path}.operator", operator, "not a valid selector operator"))
-    key = expr.get("key", "")
-    causes += [field_invalid(f"{path}.key", key, m) for m in is_qualified_name(key)]
-    return causes

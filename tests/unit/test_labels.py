@@ -10,12 +10,11 @@ from pyk8s.machinery.labels import (
     everything,
     nothing,
     parse_selector,
-    selector_from_label_selector,
     selector_from_set,
     validate_annotations,
-    validate_label_selector,
     validate_labels,
 )
+from pyk8s.machinery.labelselector import selector_from_label_selector, validate_label_selector
 
 NAME_PART = (
     "name part must consist of alphanumeric characters, '-', '_' or '.', and must start "

@@ -5,23 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
+from volume_fakes import FakeLookup
 
 from pyk8s.kubelet.podenv import EnvError, container_env, expand, expand_command
-
-
-class FakeLookup:
-    """ConfigMaps and Secrets from a dict keyed by (resource, namespace, name)."""
-
-    def __init__(self, objects: dict | None = None, fail: Exception | None = None) -> None:
-        self.objects = objects or {}
-        self.fail = fail
-        self.calls: list[tuple[str, str, str]] = []
-
-    async def get(self, resource: str, namespace: str, name: str) -> dict | None:
-        self.calls.append((resource, namespace, name))
-        if self.fail is not None:
-            raise self.fail
-        return self.objects.get((resource, namespace, name))
 
 
 def b64(text: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pyk8s.machinery.labels import parse_selector, selector_from_label_selector
+from pyk8s.machinery.labels import parse_selector
+from pyk8s.machinery.labelselector import selector_from_label_selector
 
 
 @pytest.mark.parametrize(

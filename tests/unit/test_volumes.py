@@ -2,74 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import os
-import stat
 from pathlib import Path
 
 import pytest
+from volume_fakes import CONFIG, b64, make_pod, mode_of, prepare, visible
 
 from pyk8s.kubelet.volumes import (
     MountError,
     VolumeError,
     container_mounts,
-    prepare_volumes,
-    remove_pod_dir,
 )
-
-
-class FakeLookup:
-    def __init__(self, objects: dict | None = None) -> None:
-        self.objects = objects or {}
-
-    async def get(self, resource: str, namespace: str, name: str) -> dict | None:
-        return self.objects.get((resource, namespace, name))
-
-
-def b64(data: str | bytes) -> str:
-    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
-
-
-def make_pod(*volumes: dict, containers: list[dict] | None = None) -> dict:
-    return {
-        "metadata": {
-            "name": "web-1",
-            "namespace": "default",
-            "uid": "uid-1",
-            "labels": {"b": "2", "a": 'say "1"'},
-            "annotations": {"note": "x"},
-        },
-        "spec": {
-            "nodeName": "w1-k8s",
-            "volumes": list(volumes),
-            "containers": containers
-            or [{"name": "app", "resources": {"limits": {"memory": "64Mi"}}}],
-        },
-    }
-
-
-async def prepare(tmp_path: Path, *volumes: dict, objects: dict | None = None, **kw: object):
-    pod = kw.pop("pod", None) or make_pod(*volumes)
-    return await prepare_volumes(
-        pod,
-        tmp_path / "pod",
-        FakeLookup(objects),
-        node_name="w1-k8s",
-        **kw,  # type: ignore[arg-type]
-    )
-
-
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(os.stat(path).st_mode)
-
-
-def visible(volume: Path) -> dict[str, str]:
-    """User-visible names of an atomic-writer volume -> their link targets."""
-    return {p.name: os.readlink(p) for p in volume.iterdir() if not p.name.startswith("..")}
-
-
-CONFIG = {("configmaps", "default", "cfg"): {"data": {"a.conf": "A=1\n", "b.conf": "B=2\n"}}}
-
 
 # ------------------------------------------------------------------------ layout
 
@@ -454,52 +397,3 @@ def test_managed_files_are_mounted(tmp_path: Path) -> None:
     assert [m["container_path"] for m in mounts_of(pod, own, paths, etc_hosts=hosts)] == [
         "/etc/hosts"
     ]
-
-
-# ----------------------------------------------------------------------- teardown
-
-
-async def test_remove_pod_dir_leaves_host_paths(tmp_path: Path) -> None:
-    host = tmp_path / "host"
-    host.mkdir()
-    (host / "keep").write_text("x")
-    pod = make_pod(
-        {"name": "h", "hostPath": {"path": str(host)}}, {"name": "c", "configMap": {"name": "cfg"}}
-    )
-    paths = await prepare(tmp_path, pod=pod, objects=CONFIG)
-    (paths["c"].parent.parent / "link-to-host").symlink_to(host)
-    remove_pod_dir(tmp_path / "pod")
-    assert not (tmp_path / "pod").exists()
-    assert (host / "keep").read_text() == "x"
-    remove_pod_dir(tmp_path / "pod")  # already gone: nothing to do
-
-
-async def test_remove_pod_dir_refuses_mount_points(tmp_path: Path, monkeypatch) -> None:
-    paths = await prepare(tmp_path, {"name": "scratch", "emptyDir": {}})
-    (paths["scratch"] / "data").write_text("x")
-    real_ismount = os.path.ismount
-    monkeypatch.setattr(
-        os.path, "ismount", lambda p: str(p) == str(paths["scratch"]) or real_ismount(p)
-    )
-    with pytest.raises(OSError, match="is a mount point"):
-        remove_pod_dir(tmp_path / "pod")
-    assert (paths["scratch"] / "data").read_text() == "x"
-
-
-async def test_disk_errors_are_volume_errors(tmp_path: Path) -> None:
-    plugin_dir = tmp_path / "pod" / "volumes" / "kubernetes.io~empty-dir"
-    plugin_dir.parent.mkdir(parents=True)
-    plugin_dir.write_text("not a directory")
-    with pytest.raises(VolumeError) as err:
-        await prepare(tmp_path, {"name": "scratch", "emptyDir": {}})
-    assert str(err.value).startswith('MountVolume.SetUp failed for volume "scratch" : ')
-    assert "Not a directory" in str(err.value)
-
-
-async def test_host_path_failures_are_mount_failures(tmp_path: Path) -> None:
-    source = {"path": str(tmp_path / "absent"), "type": "Directory"}
-    with pytest.raises(VolumeError) as err:
-        await prepare(tmp_path, {"name": "h", "hostPath": source})
-    assert str(err.value) == (
-        f'MountVolume.SetUp failed for volume "h" : hostPath {tmp_path / "absent"} doesn\'t exist'
-    )

@@ -21,7 +21,7 @@ from pyk8s.machinery.errors import (
     field_required,
     field_unsupported,
 )
-from pyk8s.machinery.labels import selector_from_label_selector, validate_label_selector
+from pyk8s.machinery.labelselector import selector_from_label_selector, validate_label_selector
 from pyk8s.machinery.validation import validate_annotations, validate_labels
 
 

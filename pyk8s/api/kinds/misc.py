@@ -23,7 +23,7 @@ from pyk8s.machinery.errors import (
     field_required,
     field_unsupported,
 )
-from pyk8s.machinery.labels import validate_label_selector
+from pyk8s.machinery.labelselector import validate_label_selector
 
 ACCESS_MODES = ["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"]
 VOLUME_MODES = ["Block", "Filesystem"]

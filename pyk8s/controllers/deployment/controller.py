@@ -20,7 +20,8 @@ from pyk8s.controllers.deployment.rolling import RollingMixin
 from pyk8s.controllers.deployment.sync import SyncMixin, controller_ref
 from pyk8s.controllers.deployment.util import REVISION, Obj, annotations, strategy_type
 from pyk8s.machinery import meta
-from pyk8s.machinery.labels import Selector, selector_from_label_selector
+from pyk8s.machinery.labels import Selector
+from pyk8s.machinery.labelselector import selector_from_label_selector
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from pyk8s.machinery.labels import Selector, selector_from_label_selector, selector_from_set
+from pyk8s.machinery.labels import Selector, selector_from_set
+from pyk8s.machinery.labelselector import selector_from_label_selector
 from pyk8s.scheduler.cache import NodeCache, NodeInfo
 from pyk8s.scheduler.framework import (
     MAX_NODE_SCORE,
